@@ -1,0 +1,59 @@
+"""KMS key state enforcement: moto lets disabled and pending-deletion keys keep working; AWS does not."""
+
+from __future__ import annotations
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.exceptions import JsonRESTError
+from moto.kms.models import Key, kms_backends
+from moto.rds.exceptions import KMSKeyNotAccessibleFault
+
+
+class DisabledException(JsonRESTError):
+    code = 400
+
+    def __init__(self, key_arn: str):
+        super().__init__("DisabledException", f"{key_arn} is disabled.")
+
+
+class KMSInvalidStateException(JsonRESTError):
+    code = 400
+
+    def __init__(self, key_arn: str):
+        super().__init__("KMSInvalidStateException", f"{key_arn} is pending deletion.")
+
+
+def region_of(key_ref: str, default_region: str) -> str:
+    """Keys are regional: an ARN names its region, a bare id or alias means the caller's region."""
+    if key_ref.startswith("arn:"):
+        return key_ref.split(":")[3]
+    return default_region
+
+
+def find_key(key_ref: str, region: str, account_id: str = DEFAULT_ACCOUNT_ID) -> Key | None:
+    """Resolve a key id, key ARN, alias name or alias ARN to moto's key, or None if there is none."""
+    backend = kms_backends[account_id][region_of(key_ref, region)]
+    try:
+        return backend.keys.get(backend.any_id_to_key_id(key_ref))
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
+class KeyGuard:
+    """Refuses cryptographic use of keys that are not enabled, the way AWS does."""
+
+    @staticmethod
+    def require_usable(key: Key) -> None:
+        """For KMS API calls (Encrypt, Decrypt, GenerateDataKey, ReEncrypt)."""
+        if key.key_state == "Disabled":
+            raise DisabledException(key.arn)
+        if key.key_state != "Enabled":
+            raise KMSInvalidStateException(key.arn)
+
+    @staticmethod
+    def require_usable_by_rds(key_ref: str | None, region: str, account_id: str = DEFAULT_ACCOUNT_ID) -> None:
+        """For RDS copies and restores: RDS reports any unusable key as KMSKeyNotAccessibleFault."""
+        if not key_ref:
+            return
+        key = find_key(key_ref, region, account_id)
+        if key is None or key.key_state != "Enabled":
+            raise KMSKeyNotAccessibleFault(key_ref)

@@ -1,0 +1,199 @@
+"""RDS in world time: restores and snapshot copies take minutes, deletions linger, events carry world dates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from moto.rds.exceptions import RDSClientError
+from moto.rds.models import DBInstance, DBSnapshot, RDSBackend
+
+from drtool.sandbox.faults import NO_DR_SNAPSHOT
+from drtool.sandbox.seed import DR_REGION
+
+if TYPE_CHECKING:
+    from drtool.sandbox.world import World
+
+# (event id, category, message) as in the RDS user guide's event tables. The event id is not part
+# of the DescribeEvents shape; the world keeps it in its own record (`RdsModel.recorded`).
+INSTANCE_CREATED = ("RDS-EVENT-0005", "creation", "DB instance created")
+INSTANCE_RESTORED = ("RDS-EVENT-0043", "notification", "Restored from snapshot {snapshot}")
+INSTANCE_DELETED = ("RDS-EVENT-0003", "deletion", "DB instance deleted")
+SNAPSHOT_COPY_STARTED = ("RDS-EVENT-0059", "notification", "Started copy of snapshot {source} from {region}")
+SNAPSHOT_COPY_FINISHED = ("RDS-EVENT-0060", "notification", "Finished copy of snapshot {source} from {region}")
+
+
+@dataclass
+class RdsEvent:
+    """Quacks like moto's rds Event so DescribeEvents serialises it, with a world-time date."""
+
+    event_id: str
+    source_identifier: str
+    source_type: str
+    message: str
+    event_categories: list[str]
+    source_arn: str
+    date: datetime
+
+
+def invalid_state(message: str) -> RDSClientError:
+    return RDSClientError("InvalidDBInstanceState", message)
+
+
+def snapshot_region(identifier: str, default_region: str) -> str:
+    return identifier.split(":")[3] if identifier.startswith("arn:") else default_region
+
+
+class RdsModel:
+    def __init__(self, world: "World"):
+        self.world = world
+        self.recorded: list[RdsEvent] = []
+
+    def record(self, backend: RDSBackend, resource: DBInstance | DBSnapshot, kind: tuple[str, str, str],
+               at: datetime, **details: str) -> None:
+        event_id, category, message = kind
+        event = RdsEvent(
+            event_id=event_id,
+            source_identifier=resource.resource_id,
+            source_type=resource.event_source_type,
+            message=message.format(**details),
+            event_categories=[category],
+            source_arn=resource.arn,
+            date=at,
+        )
+        backend.events.append(event)
+        self.recorded.append(event)
+
+    # --- restore -------------------------------------------------------------------------------
+
+    def check_restore(self, backend: RDSBackend, snapshot_id: str, overrides: dict[str, Any]) -> DBSnapshot:
+        snapshot = backend.get_db_snapshot(snapshot_id)
+        if snapshot.status != "available":
+            raise RDSClientError("InvalidDBSnapshotState", f"Snapshot {snapshot_id} is not in available state.")
+        key = overrides.get("kms_key_id") or snapshot.kms_key_id
+        self.world.keys.require_usable_by_rds(key, backend.region_name, backend.account_id)
+        return snapshot
+
+    def start_restore(self, backend: RDSBackend, instance: DBInstance, snapshot: DBSnapshot,
+                      events_before: int) -> None:
+        now = self.world.now()
+        # moto announces creation and takes a backup at once; AWS does so only when the instance exists.
+        del backend.events[events_before:]
+        for auto in backend.describe_db_snapshots(instance.db_instance_identifier, snapshot_type="automated"):
+            backend.database_snapshots.pop(auto.db_snapshot_identifier, None)
+        instance.status = "creating"
+        instance.created = instance.instance_create_time = now
+        # moto copies the source's availability zone, which for a cross-region restore is in the wrong region.
+        if not instance.availability_zone.startswith(backend.region_name):
+            instance.availability_zone = f"{backend.region_name}a"
+        due = now + timedelta(seconds=self.world.restore_seconds)
+        self.world.schedule(RestoreJob(self, backend, instance, snapshot.db_snapshot_identifier, due))
+
+    # --- copy ----------------------------------------------------------------------------------
+
+    def check_copy(self, backend: RDSBackend, source_id: str, kms_key_id: str | None) -> DBSnapshot:
+        source = backend.get_db_snapshot(source_id)
+        source_region = snapshot_region(source_id, backend.region_name)
+        if self.world.has_fault(NO_DR_SNAPSHOT) and backend.region_name == DR_REGION and source_region != DR_REGION:
+            raise RDSClientError(
+                "AccessDenied",
+                f"User is not authorized to perform: rds:CopyDBSnapshot on resource {source_id} into {DR_REGION} "
+                "with an explicit deny in a service control policy",
+            )
+        if source.status != "available":
+            raise RDSClientError("InvalidDBSnapshotState", f"Snapshot {source_id} is not in available state.")
+        key = kms_key_id or (source.kms_key_id if source_region == backend.region_name else None)
+        self.world.keys.require_usable_by_rds(key, backend.region_name, backend.account_id)
+        return source
+
+    def start_copy(self, backend: RDSBackend, copy: DBSnapshot, source: DBSnapshot, source_id: str) -> None:
+        now = self.world.now()
+        source_region = snapshot_region(source_id, backend.region_name)
+        copy.status = "creating"
+        copy.percent_progress = 0
+        copy.created = now
+        copy.snapshot_type = "manual"
+        copy.source_db_snapshot_identifier = source.arn
+        if source_region != backend.region_name:
+            copy.source_region = source_region
+        details = {"source": source.db_snapshot_identifier, "region": source_region}
+        self.record(backend, copy, SNAPSHOT_COPY_STARTED, now, **details)
+        due = now + timedelta(seconds=self.world.settings.snapshot_copy_seconds)
+        self.world.schedule(CopyJob(self, backend, copy, now, due, details))
+
+    # --- delete --------------------------------------------------------------------------------
+
+    def check_delete(self, backend: RDSBackend, instance_id: str) -> None:
+        instance = backend.databases.get(instance_id)
+        if instance is None:
+            return  # moto raises DBInstanceNotFound
+        if instance.status == "creating":
+            raise invalid_state(f"Instance {instance_id} is currently creating - it cannot be deleted yet.")
+        if instance.status == "deleting":
+            raise invalid_state(f"Instance {instance_id} is already being deleted.")
+
+    def start_delete(self, backend: RDSBackend, instance: DBInstance) -> None:
+        # moto removes the instance at once; AWS keeps it visible as `deleting` for a while.
+        backend.databases[instance.db_instance_identifier] = instance
+        instance.status = "deleting"
+        due = self.world.now() + timedelta(seconds=self.world.settings.instance_delete_seconds)
+        self.world.schedule(DeleteJob(self, backend, instance, due))
+
+
+@dataclass
+class RestoreJob:
+    model: RdsModel
+    backend: RDSBackend
+    instance: DBInstance
+    snapshot_id: str
+    due: datetime
+
+    def advance(self, now: datetime) -> bool:
+        if self.backend.databases.get(self.instance.db_instance_identifier) is not self.instance:
+            return True
+        if now < self.due:
+            return False
+        self.instance.status = "available"
+        self.model.record(self.backend, self.instance, INSTANCE_RESTORED, self.due, snapshot=self.snapshot_id)
+        self.model.record(self.backend, self.instance, INSTANCE_CREATED, self.due)
+        return True
+
+
+@dataclass
+class CopyJob:
+    model: RdsModel
+    backend: RDSBackend
+    snapshot: DBSnapshot
+    started: datetime
+    due: datetime
+    details: dict[str, str]
+
+    def advance(self, now: datetime) -> bool:
+        if self.backend.database_snapshots.get(self.snapshot.db_snapshot_identifier) is not self.snapshot:
+            return True
+        if now < self.due:
+            fraction = (now - self.started) / (self.due - self.started)
+            self.snapshot.percent_progress = min(99, int(fraction * 100))
+            return False
+        self.snapshot.status = "available"
+        self.snapshot.percent_progress = 100
+        self.model.record(self.backend, self.snapshot, SNAPSHOT_COPY_FINISHED, self.due, **self.details)
+        return True
+
+
+@dataclass
+class DeleteJob:
+    model: RdsModel
+    backend: RDSBackend
+    instance: DBInstance
+    due: datetime
+
+    def advance(self, now: datetime) -> bool:
+        if now < self.due:
+            return False
+        instance_id = self.instance.db_instance_identifier
+        if self.backend.databases.get(instance_id) is self.instance:
+            del self.backend.databases[instance_id]
+            self.model.record(self.backend, self.instance, INSTANCE_DELETED, self.due)
+        return True

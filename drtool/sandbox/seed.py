@@ -1,0 +1,328 @@
+"""The production world a lab starts with: two regions, KMS keys per data class, RDS, S3 and a secret.
+
+Names are module constants so drill files can match them. Ids that AWS generates
+(key ids, security group id, snapshot names with dates) are in the `SeededWorld`
+returned by `seed()` (kept as `Lab.seeded`), and can be looked up by name with
+the helper functions at the bottom while a lab runs in this process.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import boto3
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ec2.models import ec2_backends
+from moto.rds.models import rds_backends
+from moto.s3.models import s3_backends
+
+from drtool.sandbox.faults import DR_KEY_DISABLED, NO_DR_SNAPSHOT
+from drtool.sandbox.kms_model import find_key
+from drtool.sandbox.s3_model import STATUS_ATTRIBUTE, ReplicationRoute
+
+if TYPE_CHECKING:
+    from drtool.sandbox.world import World
+
+ACCOUNT_ID = DEFAULT_ACCOUNT_ID
+PRIMARY_REGION = "eu-west-1"
+DR_REGION = "eu-central-1"
+REGIONS = (PRIMARY_REGION, DR_REGION)
+
+DATA_CLASS_COMPONENTS = {"rds": "databases", "s3": "object-storage", "secrets": "secrets", "logs": "logging"}
+DATA_CLASSES = tuple(DATA_CLASS_COMPONENTS)
+PRODUCTION_TAGS = [{"Key": "Environment", "Value": "production"}, {"Key": "Team", "Value": "orders"}]
+
+ORDERS_DB = "orders-db"
+BILLING_DB = "billing-db"
+DB_INSTANCES = (ORDERS_DB, BILLING_DB)
+# Only orders-db has a copy in the DR region; billing-db must be copied across by the drill.
+DR_COPIED_INSTANCES = (ORDERS_DB,)
+AUTOMATED_BACKUP_HOUR = 3
+AUTOMATED_BACKUP_DAYS = 3
+
+PRIMARY_SUBNET_GROUP = "prod-db-subnets"
+PRIMARY_SECURITY_GROUP_NAME = "prod-db-sg"
+DR_SUBNET_GROUP = "dr-restore-subnets"
+DR_SECURITY_GROUP_NAME = "dr-restore-sg"
+
+SOURCE_BUCKET = "orders-data-eu-west-1"
+REPLICA_BUCKET = "orders-data-dr-eu-central-1"
+REPLICATION_RULE_ID = "orders-data-to-dr"
+REPLICATION_ROLE_NAME = "s3-replication-orders-data"
+
+SECRET_NAME = "prod/orders/db-credentials"
+
+
+def key_alias(data_class: str) -> str:
+    return f"alias/dr-{data_class}"
+
+
+@dataclass
+class SeededWorld:
+    """Generated ids of the seeded world."""
+
+    key_arns: dict[tuple[str, str], str] = field(default_factory=dict)  # (region, data class) -> key ARN
+    security_group_ids: dict[str, str] = field(default_factory=dict)  # region -> restore security group id
+    subnet_ids: dict[str, list[str]] = field(default_factory=dict)
+    snapshots: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (region, instance) -> ids, newest first
+    secret_arn: str = ""
+
+    def key_arn(self, data_class: str, region: str = DR_REGION) -> str:
+        return self.key_arns[(region, data_class)]
+
+    def latest_snapshot(self, instance: str, region: str = PRIMARY_REGION) -> str | None:
+        found = self.snapshots.get((region, instance))
+        return found[0] if found else None
+
+
+def seed(endpoint: str, world: "World") -> SeededWorld:
+    """Build the production world on a freshly reset moto reached at `endpoint`."""
+    seeded = SeededWorld()
+    now = world.now()
+    clients = _Clients(endpoint)
+    for region in REGIONS:
+        _seed_keys(clients, region, seeded)
+    _seed_network(clients, PRIMARY_REGION, PRIMARY_SUBNET_GROUP, PRIMARY_SECURITY_GROUP_NAME, "10.40.0.0/16", seeded)
+    _seed_network(clients, DR_REGION, DR_SUBNET_GROUP, DR_SECURITY_GROUP_NAME, "10.42.0.0/16", seeded)
+    _seed_databases(clients, seeded, now)
+    if not world.has_fault(NO_DR_SNAPSHOT):
+        _seed_dr_snapshot_copies(clients, seeded, now)
+    _seed_buckets(clients, world, seeded, now)
+    _seed_secret(clients, seeded)
+    if world.has_fault(DR_KEY_DISABLED):
+        # By key id: moto's disable_key fails when given an ARN.
+        key_id = seeded.key_arn("rds", DR_REGION).split("/")[-1]
+        clients.get("kms", DR_REGION).disable_key(KeyId=key_id)
+    return seeded
+
+
+class _Clients:
+    def __init__(self, endpoint: str):
+        self._session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
+        self._endpoint = endpoint
+        self._cache: dict[tuple[str, str], object] = {}
+
+    def get(self, service: str, region: str):
+        if (service, region) not in self._cache:
+            self._cache[(service, region)] = self._session.client(
+                service, region_name=region, endpoint_url=self._endpoint
+            )
+        return self._cache[(service, region)]
+
+
+def _seed_keys(clients: _Clients, region: str, seeded: SeededWorld) -> None:
+    kms = clients.get("kms", region)
+    for data_class, component in DATA_CLASS_COMPONENTS.items():
+        key = kms.create_key(
+            Description=f"DR {data_class} data key ({region})",
+            Tags=[
+                {"TagKey": "DataClass", "TagValue": data_class},
+                {"TagKey": "Component", "TagValue": component},
+                {"TagKey": "Environment", "TagValue": "production"},
+            ],
+        )["KeyMetadata"]
+        kms.create_alias(AliasName=key_alias(data_class), TargetKeyId=key["KeyId"])
+        kms.enable_key_rotation(KeyId=key["KeyId"])
+        seeded.key_arns[(region, data_class)] = key["Arn"]
+
+
+def _seed_network(clients: _Clients, region: str, subnet_group: str, sg_name: str, cidr: str,
+                  seeded: SeededWorld) -> None:
+    ec2 = clients.get("ec2", region)
+    vpc_id = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+    prefix = cidr.rsplit(".", 2)[0]
+    subnet_ids = [
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"{prefix}.{index}.0/24", AvailabilityZone=f"{region}{zone}")[
+            "Subnet"
+        ]["SubnetId"]
+        for index, zone in enumerate("abc", start=1)
+    ]
+    group_id = ec2.create_security_group(
+        GroupName=sg_name, Description=f"RDS access for {subnet_group}", VpcId=vpc_id
+    )["GroupId"]
+    clients.get("rds", region).create_db_subnet_group(
+        DBSubnetGroupName=subnet_group,
+        DBSubnetGroupDescription=f"RDS subnets in {region}",
+        SubnetIds=subnet_ids,
+        Tags=PRODUCTION_TAGS,
+    )
+    seeded.security_group_ids[region] = group_id
+    seeded.subnet_ids[region] = subnet_ids
+
+
+def _seed_databases(clients: _Clients, seeded: SeededWorld, now: datetime) -> None:
+    rds = clients.get("rds", PRIMARY_REGION)
+    backend = rds_backends[ACCOUNT_ID][PRIMARY_REGION]
+    engines = {ORDERS_DB: ("postgres", "16.4", 5432), BILLING_DB: ("mysql", "8.0.39", 3306)}
+    latest_backup = now.replace(hour=AUTOMATED_BACKUP_HOUR, minute=0, second=0, microsecond=0)
+    if latest_backup > now:
+        latest_backup -= timedelta(days=1)
+    for instance_id, (engine, version, port) in engines.items():
+        rds.create_db_instance(
+            DBInstanceIdentifier=instance_id,
+            DBInstanceClass="db.r6g.large",
+            Engine=engine,
+            EngineVersion=version,
+            Port=port,
+            AllocatedStorage=200,
+            MasterUsername="app_admin",
+            MasterUserPassword="not-a-real-password-1",
+            DBSubnetGroupName=PRIMARY_SUBNET_GROUP,
+            VpcSecurityGroupIds=[seeded.security_group_ids[PRIMARY_REGION]],
+            StorageEncrypted=True,
+            KmsKeyId=seeded.key_arn("rds", PRIMARY_REGION),
+            BackupRetentionPeriod=7,
+            MultiAZ=True,
+            CopyTagsToSnapshot=True,
+            Tags=[*PRODUCTION_TAGS, {"Key": "Service", "Value": instance_id.removesuffix("-db")}],
+        )
+        instance = backend.databases[instance_id]
+        instance.created = instance.instance_create_time = now - timedelta(days=412)
+        # moto snapshots the new instance at once; replace that with a realistic backup history.
+        for snapshot in backend.describe_db_snapshots(instance_id, snapshot_type="automated"):
+            backend.database_snapshots.pop(snapshot.db_snapshot_identifier)
+        backend.events.clear()
+        names = []
+        for days_ago in range(AUTOMATED_BACKUP_DAYS):
+            taken = latest_backup - timedelta(days=days_ago)
+            name = f"rds:{instance_id}-{taken:%Y-%m-%d-%H-%M}"
+            snapshot = backend.create_auto_snapshot(instance_id, name)
+            snapshot.created = snapshot.original_snapshot_create_time = taken
+            names.append(name)
+        manual = f"{instance_id}-pre-migration-{now - timedelta(days=6):%Y-%m-%d}"
+        rds.create_db_snapshot(DBInstanceIdentifier=instance_id, DBSnapshotIdentifier=manual)
+        manual_snapshot = backend.database_snapshots[manual]
+        manual_snapshot.created = manual_snapshot.original_snapshot_create_time = now - timedelta(days=6, hours=2)
+        names.append(manual)
+        for name in names:
+            backend.database_snapshots[name].percent_progress = 100
+        seeded.snapshots[(PRIMARY_REGION, instance_id)] = names
+    for event in backend.events:
+        event.date = now - timedelta(days=412)
+
+
+def _seed_dr_snapshot_copies(clients: _Clients, seeded: SeededWorld, now: datetime) -> None:
+    """The copies a nightly AWS Backup copy job made into the DR region, about three hours ago."""
+    source_backend = rds_backends[ACCOUNT_ID][PRIMARY_REGION]
+    dr_backend = rds_backends[ACCOUNT_ID][DR_REGION]
+    rds = clients.get("rds", DR_REGION)
+    for instance_id in DR_COPIED_INSTANCES:
+        source = source_backend.database_snapshots[seeded.latest_snapshot(instance_id)]
+        copied_at = now - timedelta(hours=3)
+        target = f"{instance_id}-dr-copy-{source.original_snapshot_create_time:%Y-%m-%d-%H-%M}"
+        rds.copy_db_snapshot(
+            SourceDBSnapshotIdentifier=source.arn,
+            TargetDBSnapshotIdentifier=target,
+            KmsKeyId=seeded.key_arn("rds", DR_REGION),
+            CopyTags=True,
+            SourceRegion=PRIMARY_REGION,
+        )
+        copy = dr_backend.database_snapshots[target]
+        copy.created = copied_at
+        copy.percent_progress = 100
+        copy.source_db_snapshot_identifier = source.arn
+        copy.source_region = PRIMARY_REGION
+        seeded.snapshots[(DR_REGION, instance_id)] = [target]
+    dr_backend.events.clear()
+
+
+def _seed_buckets(clients: _Clients, world: "World", seeded: SeededWorld, now: datetime) -> None:
+    role_arn = clients.get("iam", PRIMARY_REGION).create_role(
+        RoleName=REPLICATION_ROLE_NAME,
+        AssumeRolePolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ]}
+        ),
+    )["Role"]["Arn"]
+    for bucket, region in ((SOURCE_BUCKET, PRIMARY_REGION), (REPLICA_BUCKET, DR_REGION)):
+        s3 = clients.get("s3", region)
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_bucket_encryption(
+            Bucket=bucket,
+            ServerSideEncryptionConfiguration={"Rules": [{
+                "ApplyServerSideEncryptionByDefault": {
+                    "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": seeded.key_arn("s3", region)},
+                "BucketKeyEnabled": True,
+            }]},
+        )
+        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": PRODUCTION_TAGS})
+    clients.get("s3", PRIMARY_REGION).put_bucket_replication(
+        Bucket=SOURCE_BUCKET,
+        ReplicationConfiguration={"Role": role_arn, "Rules": [{
+            "ID": REPLICATION_RULE_ID,
+            "Priority": 1,
+            "Status": "Enabled",
+            "Filter": {"Prefix": ""},
+            "DeleteMarkerReplication": {"Status": "Disabled"},
+            "SourceSelectionCriteria": {"SseKmsEncryptedObjects": {"Status": "Enabled"}},
+            "Destination": {
+                "Bucket": f"arn:aws:s3:::{REPLICA_BUCKET}",
+                "EncryptionConfiguration": {"ReplicaKmsKeyID": seeded.key_arn("s3", DR_REGION)},
+                "ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}},
+                "Metrics": {"Status": "Enabled", "EventThreshold": {"Minutes": 15}},
+            },
+        }]},
+    )
+    world.replication.add_route(ReplicationRoute(
+        source_bucket=SOURCE_BUCKET,
+        source_region=PRIMARY_REGION,
+        destination_bucket=REPLICA_BUCKET,
+        rule_id=REPLICATION_RULE_ID,
+        destination_kms_key_arn=seeded.key_arn("s3", DR_REGION),
+    ))
+    _seed_replicated_objects(clients, seeded, now)
+
+
+def _seed_replicated_objects(clients: _Clients, seeded: SeededWorld, now: datetime) -> None:
+    """Objects written before the lab began, long since replicated."""
+    backend = s3_backends[ACCOUNT_ID]["aws"]
+    source, replica = clients.get("s3", PRIMARY_REGION), clients.get("s3", DR_REGION)
+    for days_ago in (3, 2, 1):
+        name = f"exports/{now - timedelta(days=days_ago):%Y%m%dT000000}.json"
+        body = json.dumps({"orders": 1000 + days_ago}).encode()
+        source.put_object(Bucket=SOURCE_BUCKET, Key=name, Body=body)
+        replica.put_object(Bucket=REPLICA_BUCKET, Key=name, Body=body)
+        setattr(backend.get_object(SOURCE_BUCKET, name), STATUS_ATTRIBUTE, "COMPLETED")
+        setattr(backend.get_object(REPLICA_BUCKET, name), STATUS_ATTRIBUTE, "REPLICA")
+
+
+def _seed_secret(clients: _Clients, seeded: SeededWorld) -> None:
+    seeded.secret_arn = clients.get("secretsmanager", PRIMARY_REGION).create_secret(
+        Name=SECRET_NAME,
+        Description="Application credentials for orders-db",
+        KmsKeyId=seeded.key_arn("secrets", PRIMARY_REGION),
+        SecretString=json.dumps({"username": "orders_app", "password": "not-a-real-password-2",
+                                 "host": f"{ORDERS_DB}.{PRIMARY_REGION}.rds.amazonaws.com", "port": 5432}),
+        AddReplicaRegions=[{"Region": DR_REGION, "KmsKeyId": seeded.key_arn("secrets", DR_REGION)}],
+        Tags=PRODUCTION_TAGS,
+    )["ARN"]
+
+
+# --- look-ups by name, for code running in the lab's process -------------------------------------
+
+
+def kms_key_arn(data_class: str, region: str) -> str:
+    key = find_key(key_alias(data_class), region)
+    if key is None:
+        raise LookupError(f"no {key_alias(data_class)} key in {region}; is a lab running?")
+    return key.arn
+
+
+def security_group_id(region: str = DR_REGION, name: str = DR_SECURITY_GROUP_NAME) -> str:
+    for group in ec2_backends[ACCOUNT_ID][region].describe_security_groups(group_names=[name]):
+        return group.id
+    raise LookupError(f"no security group {name} in {region}; is a lab running?")
+
+
+def snapshot_ids(instance: str, region: str) -> list[str]:
+    """Snapshots of `instance` in `region`, newest first."""
+    snapshots = [
+        snapshot for snapshot in rds_backends[ACCOUNT_ID][region].database_snapshots.values()
+        if snapshot.db_instance_identifier == instance
+    ]
+    return [s.db_snapshot_identifier for s in sorted(snapshots, key=lambda s: s.created, reverse=True)]
