@@ -18,6 +18,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ec2.models import ec2_backends
 from moto.rds.models import rds_backends
 from moto.s3.models import s3_backends
+from moto.secretsmanager.models import secretsmanager_backends
 
 from drtool.sandbox.faults import DR_KEY_DISABLED, NO_DR_SNAPSHOT
 from drtool.sandbox.kms_model import find_key
@@ -301,6 +302,10 @@ def _seed_secret(clients: _Clients, seeded: SeededWorld) -> None:
         AddReplicaRegions=[{"Region": DR_REGION, "KmsKeyId": seeded.key_arn("secrets", DR_REGION)}],
         Tags=PRODUCTION_TAGS,
     )["ARN"]
+    # moto ignores a replica's KmsKeyId and reports the AWS-managed key; record the one AWS would use.
+    secret = secretsmanager_backends[ACCOUNT_ID][PRIMARY_REGION].secrets[seeded.secret_arn]
+    for replica in secret.replicas:
+        replica.config["KmsKeyId"] = seeded.key_arn("secrets", replica.region)
 
 
 # --- look-ups by name, for code running in the lab's process -------------------------------------
@@ -314,7 +319,7 @@ def kms_key_arn(data_class: str, region: str) -> str:
 
 
 def security_group_id(region: str = DR_REGION, name: str = DR_SECURITY_GROUP_NAME) -> str:
-    for group in ec2_backends[ACCOUNT_ID][region].describe_security_groups(group_names=[name]):
+    for group in ec2_backends[ACCOUNT_ID][region].describe_security_groups(groupnames=[name]):
         return group.id
     raise LookupError(f"no security group {name} in {region}; is a lab running?")
 
