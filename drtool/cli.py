@@ -1,0 +1,174 @@
+"""The `drtool` command line. Each command is a thin front over the package.
+
+Heavy imports (boto3, moto, pytest) happen inside commands, so `drtool --help`
+starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+EXIT_INVALID = 2
+
+app = typer.Typer(
+    name="drtool",
+    help="Executable disaster-recovery drills for AWS: restore in the DR region, time it, judge it, tear it down.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+sandbox_app = typer.Typer(help="The embedded AWS lab: run drills with no AWS account.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def _fail_invalid(message: str) -> None:
+    _console(stderr=True).print(message, markup=False)
+    raise typer.Exit(EXIT_INVALID)
+
+
+def _check(path: Path):
+    from drtool.config import DrillFileError
+    from drtool.validate import check_drill_file
+
+    try:
+        return check_drill_file(path)
+    except DrillFileError as exc:
+        count = len(exc.problems)
+        _fail_invalid(f"{path}: {count} problem{'s' if count != 1 else ''}; nothing was run\n{exc}")
+
+
+@app.command()
+def validate(drill_files: list[Path] = typer.Argument(..., metavar="DRILL_FILE...", help="Drill files to check.")) -> None:
+    """Check drill files and the features they name, without calling AWS. Exit 2 on any problem."""
+    from drtool.config import DrillFileError
+    from drtool.validate import check_drill_file
+
+    problems = []
+    for path in drill_files:
+        try:
+            loaded = check_drill_file(path)
+        except DrillFileError as exc:
+            problems.extend(exc.problems)
+            continue
+        typer.echo(f"{path}: valid ({len(loaded.drill.targets)} targets, {len(loaded.feature_paths)} features)")
+    if problems:
+        _fail_invalid("\n".join(str(p) for p in problems))
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of drill files (for editors and CI checks)."""
+    from drtool.config import drill_json_schema
+
+    typer.echo(json.dumps(drill_json_schema(), indent=2))
+
+
+@app.command()
+def run(
+    drill_file: Optional[Path] = typer.Argument(None, help="Drill file to run; with --sandbox it defaults to the bundled sandbox drill."),
+    sandbox: bool = typer.Option(False, "--sandbox", help="Run against the embedded AWS lab instead of AWS."),
+    fault: list[str] = typer.Option([], "--fault", help="Inject a sandbox fault (repeatable); see `drtool sandbox faults`."),
+    time_scale: float = typer.Option(60.0, "--time-scale", help="Sandbox world time runs this many times faster than real time."),
+    junit_xml: Optional[Path] = typer.Option(None, "--junit-xml", help="Write JUnit XML here."),
+    journal_dir: Optional[Path] = typer.Option(None, "--journal-dir", help="Where to write the run journal."),
+    tags: Optional[str] = typer.Option(None, "-m", "--tags", help="Select scenarios by tag expression (overrides the drill file)."),
+) -> None:
+    """Run a drill: restore, time and judge each target, then tear down. Exit 0 met, 1 failed, 2 invalid, 3 could not run."""
+    if drill_file is None and not sandbox:
+        _fail_invalid("drtool run: give a drill file, or --sandbox to run the bundled sandbox drill")
+    if fault and not sandbox:
+        _fail_invalid("drtool run: --fault needs --sandbox")
+    if drill_file is None:
+        from drtool.bundled import sandbox_drill
+
+        drill_file = sandbox_drill()
+    loaded = _check(drill_file)
+    from drtool.runner import run_drill
+
+    lab = None
+    if sandbox:
+        lab = _start_lab(time_scale, fault)
+    try:
+        code = run_drill(loaded, junit_xml=junit_xml, journal_dir=journal_dir, tags=tags, console=_console())
+    finally:
+        if lab is not None:
+            lab.stop()
+    raise typer.Exit(int(code))
+
+
+def _start_lab(time_scale: float, faults: list[str]):
+    from drtool.sandbox.faults import validate_faults
+    from drtool.sandbox.lab import Lab
+
+    try:
+        validate_faults(faults)
+    except ValueError as exc:
+        _fail_invalid(str(exc))
+    lab = Lab(time_scale=time_scale, faults=faults).start()
+    # The drill's clients find the lab through the standard AWS environment variables.
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+        os.environ.pop(name, None)
+    os.environ.update(lab.environment())
+    return lab
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    port: int = typer.Option(0, "--port", help="Port on 127.0.0.1 (0 picks a free one)."),
+    fault: list[str] = typer.Option([], "--fault", help="Inject a fault (repeatable)."),
+    time_scale: float = typer.Option(60.0, "--time-scale", help="World time runs this many times faster than real time."),
+) -> None:
+    """Start the lab and keep it running, printing the environment that points clients at it."""
+    from drtool.sandbox.faults import validate_faults
+    from drtool.sandbox.lab import Lab
+
+    try:
+        validate_faults(fault)
+    except ValueError as exc:
+        _fail_invalid(str(exc))
+    lab = Lab(time_scale=time_scale, faults=fault, port=port).start()
+    try:
+        typer.echo(f"drtool sandbox listening on {lab.endpoint} (world time x{time_scale:g}; faults: {', '.join(fault) or 'none'})")
+        typer.echo("Point the AWS CLI, drtool or your own scripts at it with:")
+        for name, value in lab.environment().items():
+            typer.echo(f"export {name}={value}")
+        typer.echo("Press Ctrl-C to stop.", err=True)
+        sys.stdout.flush()
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        lab.stop()
+
+
+@sandbox_app.command("faults")
+def sandbox_faults() -> None:
+    """List the faults the lab can inject."""
+    from drtool.sandbox.faults import FAULTS
+
+    width = max(len(name) for name in FAULTS)
+    for name, item in FAULTS.items():
+        typer.echo(f"{name.ljust(width)}  {item.description}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

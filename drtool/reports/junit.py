@@ -1,0 +1,78 @@
+"""JUnit XML from a run's results, for GitLab, Jenkins and GitHub Actions.
+
+One testcase per scenario and target, named "drill / scenario / target".
+Measured figures go where every consumer shows them: the failure message and
+system-out. Suite-level properties carry run facts; per-testcase properties
+are avoided because common consumers reject or ignore them. No ANSI codes.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
+
+from drtool.reports.results import ERROR, FAILED, INTERRUPTED, SKIPPED, RunResult, TestResult
+from drtool.timing import format_duration
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def clean(text: str) -> str:
+    return _XML_ILLEGAL.sub("", _ANSI.sub("", text))
+
+
+def testcase_name(result: RunResult, test: TestResult) -> str:
+    parts = [result.drill, test.scenario or test.test_id]
+    if test.target:
+        parts.append(test.target)
+    return " / ".join(parts)
+
+
+def _system_out(test: TestResult) -> str:
+    lines = list(test.notes)
+    for step in test.steps:
+        took = f" ({format_duration(step.duration_s)})" if step.duration_s is not None else ""
+        lines.append(f"step {step.status}: {step.keyword} {step.name}{took}")
+    return "\n".join(lines)
+
+
+def render(result: RunResult) -> JUnitXml:
+    suite = TestSuite(f"drtool: {result.drill}")
+    suite.add_property("drtool.run_id", result.run_id)
+    suite.add_property("drtool.drill_file", result.drill_file)
+    suite.add_property("drtool.time_scale", f"{result.time_scale:g}")
+    if result.started_at:
+        suite.timestamp = result.started_at.isoformat(timespec="seconds")
+    for test in result.tests.values():
+        case = TestCase(clean(testcase_name(result, test)), classname=clean(f"drtool.{result.drill}"), time=round(test.duration_s, 3))
+        message = clean(test.message)
+        if test.status == FAILED:
+            outcome = Failure(message, "objective-breached" if "BREACHED" in message else "drill-failure")
+        elif test.status in (ERROR, INTERRUPTED):
+            outcome = Error(message, "interrupted" if test.status == INTERRUPTED else "could-not-run")
+        elif test.status == SKIPPED:
+            outcome = Skipped(message)
+        else:
+            outcome = None
+        if outcome is not None:
+            if test.details:
+                outcome.text = clean(test.details)
+            case.result = [outcome]
+        case.system_out = clean(_system_out(test))
+        suite.add_testcase(case)
+    for error in result.run_errors:
+        case = TestCase(clean(f"{result.drill} / run"), classname=clean(f"drtool.{result.drill}"))
+        case.result = [Error(clean(error), "could-not-run")]
+        suite.add_testcase(case)
+    suite.update_statistics()
+    xml = JUnitXml()
+    xml.add_testsuite(suite)
+    return xml
+
+
+def write(result: RunResult, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    render(result).write(str(path), pretty=True)

@@ -1,0 +1,114 @@
+"""Live progress for `drtool run`: each scenario, its current step, and elapsed time against its RTO.
+
+A pytest plugin object that listens to the run journal; it never touches AWS
+and a failure in it cannot break a drill (the journal drops broken listeners).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from rich.console import Console, Group
+from rich.live import Live
+from rich.spinner import Spinner
+from rich.table import Table
+
+from drtool.plugin import RUN_KEY
+from drtool.timing import format_duration
+
+
+@dataclass
+class _Row:
+    target: str
+    scenario: str
+    started_mono: float
+    step: str = "starting"
+    detail: str = ""
+    objective_s: float | None = None
+    done: str = ""
+    finished_mono: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class LiveProgress:
+    def __init__(self, console: Console):
+        self.console = console
+        self.rows: dict[str, _Row] = {}
+        self._lock = threading.Lock()
+        self._live: Live | None = None
+        self._run = None
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        self._run = config.stash.get(RUN_KEY, None)
+        if self._run is not None:
+            self._run.journal.listeners.append(self.on_record)
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if self._run is None:
+            return
+        drill = self._run.drill
+        self.console.print(
+            f"drtool: drill [bold]{drill.drill}[/] from {self._run.loaded.path} "
+            f"({drill.primary_region} -> {drill.dr_region}), run {self._run.run_id}",
+            highlight=False,
+        )
+        self._live = Live(self._render(), console=self.console, refresh_per_second=8, transient=False, get_renderable=self._render)
+        self._live.start()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def on_record(self, record: dict[str, Any]) -> None:
+        event, test = record["event"], record.get("test")
+        with self._lock:
+            if event == "test-started":
+                target = self._run.drill.targets.get(record.get("target", ""))
+                self.rows[test] = _Row(
+                    target=record.get("target") or "-",
+                    scenario=record.get("scenario", ""),
+                    started_mono=record["mono"],
+                    objective_s=target.objectives.rto.total_seconds() if target is not None else None,
+                )
+                return
+            row = self.rows.get(test)
+            if row is None:
+                return
+            if event == "step-started":
+                row.step, row.detail = f"{record['keyword']} {record['step']}", ""
+            elif event == "progress":
+                row.detail = record["message"]
+            elif event == "teardown-started":
+                row.step, row.detail = "teardown", ", ".join(r["identifier"] for r in record["resources"])
+            elif event == "resource-deleted":
+                row.detail = f"deleted {record['identifier']}"
+            elif event == "test-outcome" and record["status"] != "passed":
+                row.done = record["status"]
+            elif event == "test-finished":
+                row.finished_mono = record["mono"]
+                row.done = row.done or "passed"
+                row.step, row.detail = "finished", ""
+
+    def _render(self) -> Any:
+        table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+        table.add_column("")
+        table.add_column("target")
+        table.add_column("step")
+        table.add_column("elapsed / RTO", justify="right")
+        now = self._run.clock.monotonic() if self._run else 0.0
+        with self._lock:
+            rows = list(self.rows.values())
+        for row in rows:
+            end = row.finished_mono if row.finished_mono is not None else now
+            elapsed = format_duration(max(0.0, end - row.started_mono))
+            budget = f" / {format_duration(row.objective_s)}" if row.objective_s else ""
+            marker: Any = {"passed": "[green]ok[/]", "failed": "[red]FAIL[/]", "error": "[yellow]ERR[/]"}.get(row.done) or Spinner("dots")
+            step = row.step + (f"\n[dim]{row.detail}[/]" if row.detail else "")
+            table.add_row(marker, row.target, step, elapsed + budget)
+        return Group(table)

@@ -1,0 +1,59 @@
+"""Steps of the RDS restore drill. Each one calls drtool.rds.recovery and records what it found."""
+
+from __future__ import annotations
+
+from pytest_bdd import then, when
+
+from drtool.drill_run import TargetRun
+from drtool.rds import recovery as rds_recovery
+from drtool.rds.recovery import RdsDrillContext, Recovery, RecoveryPoint
+from drtool.verdicts import judge
+
+
+def _context(target: TargetRun) -> RdsDrillContext:
+    drill = target.run.drill
+    return RdsDrillContext(
+        rds_primary=target.client("rds", drill.primary_region),
+        rds_dr=target.client("rds", drill.dr_region),
+        ec2_dr=target.client("ec2", drill.dr_region),
+        kms_dr=target.client("kms", drill.dr_region),
+        primary_region=drill.primary_region,
+        dr_region=drill.dr_region,
+        clock=target.run.clock,
+        journal=target.run.journal,
+        teardown=target.teardown,
+        run_id=target.run.run_id,
+        drill_name=drill.drill,
+        progress=target.progress,
+    )
+
+
+@when("the newest recoverable point of the database is found in the DR region", target_fixture="recovery_point")
+def find_point(target: TargetRun) -> RecoveryPoint:
+    point = rds_recovery.find_recovery_point(_context(target), target.name, target.target)
+    target.note(f"{target.name}: recovering from {point.description}")
+    return point
+
+
+@when("it is restored as a new, private instance in the DR region", target_fixture="recovery")
+def restore(target: TargetRun, recovery_point: RecoveryPoint) -> Recovery:
+    return rds_recovery.start_recovery(_context(target), target.name, target.target, recovery_point)
+
+
+@when("the restored instance becomes available")
+def wait_available(target: TargetRun, recovery: Recovery) -> None:
+    deadline = 2 * target.target.objectives.rto.total_seconds()
+    rds_recovery.wait_until_available(_context(target), recovery, deadline)
+
+
+@then("the restored instance is encrypted with the target's DR-region key")
+def encrypted(target: TargetRun, recovery: Recovery) -> None:
+    target.note(rds_recovery.check_encryption(_context(target), recovery, target.target))
+
+
+@then("the recovery meets the RTO and the RPO")
+def objectives_met(target: TargetRun, recovery: Recovery) -> None:
+    measurements = rds_recovery.measure(_context(target), recovery, target.target)
+    for measurement in measurements:
+        target.note(measurement.line, measurement=measurement.as_record())
+    judge(measurements)
