@@ -82,7 +82,7 @@ def run(
     drill_file: Optional[Path] = typer.Argument(None, help="Drill file to run; with --sandbox it defaults to the bundled sandbox drill."),
     sandbox: bool = typer.Option(False, "--sandbox", help="Run against the embedded AWS lab instead of AWS."),
     fault: list[str] = typer.Option([], "--fault", help="Inject a sandbox fault (repeatable); see `drtool sandbox faults`."),
-    time_scale: float = typer.Option(60.0, "--time-scale", help="Sandbox world time runs this many times faster than real time."),
+    time_scale: float = typer.Option(120.0, "--time-scale", help="Sandbox world time runs this many times faster than real time."),
     junit_xml: Optional[Path] = typer.Option(None, "--junit-xml", help="Write JUnit XML here."),
     journal_dir: Optional[Path] = typer.Option(None, "--journal-dir", help="Where to write the run journal."),
     tags: Optional[str] = typer.Option(None, "-m", "--tags", help="Select scenarios by tag expression (overrides the drill file)."),

@@ -48,11 +48,6 @@ class Journal:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(path, "a", encoding="utf-8")
 
-    @classmethod
-    def create(cls, directory: Path, run_id: str, clock: Clock) -> "Journal":
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        return cls(directory / f"{stamp}-{run_id}.jsonl", run_id, clock)
-
     def write(self, event: str, **fields: Any) -> dict[str, Any]:
         with self._lock:
             self._seq += 1
@@ -78,20 +73,15 @@ class Journal:
 
 
 def runtime_versions() -> dict[str, str]:
-    import boto3
-    import botocore
-    import pytest
-    import pytest_bdd
+    from importlib.metadata import PackageNotFoundError, version
 
-    return {
-        "drtool": __version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "boto3": boto3.__version__,
-        "botocore": botocore.__version__,
-        "pytest": pytest.__version__,
-        "pytest_bdd": getattr(pytest_bdd, "__version__", "unknown"),
-    }
+    versions = {"drtool": __version__, "python": sys.version.split()[0], "platform": platform.platform()}
+    for package in ("boto3", "botocore", "pytest", "pytest-bdd", "moto"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return versions
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:

@@ -107,8 +107,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     run = metafunc.config.stash.get(RUN_KEY, None)
     names = [name for name, t in run.drill.targets.items() if t.kind in kinds] if run else []
-    if "drill_target" not in metafunc.fixturenames:
-        metafunc.fixturenames.append("drill_target")
+    # Preflight in setup, so that "AWS cannot be used" is a test error rather than a failed step.
+    for fixture in ("drill_target", "aws_identity"):
+        if fixture not in metafunc.fixturenames:
+            metafunc.fixturenames.append(fixture)
     metafunc.parametrize("drill_target", names, ids=names)
 
 

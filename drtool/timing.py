@@ -36,21 +36,24 @@ def parse_duration(text: str) -> timedelta:
 
 
 def format_duration(seconds: float | timedelta) -> str:
-    """Render a duration the way the verdict lines read: 12m04s, 1h02m, 45s."""
+    """Render a duration the way verdict lines read: 12m04s, 1h02m10s, 30m, 24h, 45s."""
     if isinstance(seconds, timedelta):
         seconds = seconds.total_seconds()
     sign = "-" if seconds < 0 else ""
     total = int(round(abs(seconds)))
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
+    if total >= 172800:
+        days, rest = divmod(total, 86400)
+        return f"{sign}{days}d" + (f"{rest // 3600:02d}h" if rest >= 3600 else "")
+    hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{sign}{days}d{hours:02d}h{minutes:02d}m"
+    parts = []
     if hours:
-        return f"{sign}{hours}h{minutes:02d}m{secs:02d}s"
-    if minutes:
-        return f"{sign}{minutes}m{secs:02d}s"
-    return f"{sign}{secs}s"
+        parts.append(f"{hours}h")
+    if minutes or (hours and secs):
+        parts.append(f"{minutes:02d}m" if hours else f"{minutes}m")
+    if secs or not parts:
+        parts.append(f"{secs:02d}s" if parts else f"{secs}s")
+    return sign + "".join(parts)
 
 
 class Clock(Protocol):

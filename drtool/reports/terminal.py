@@ -12,34 +12,47 @@ _STYLE = {PASSED: "green", FAILED: "bold red", ERROR: "bold yellow", SKIPPED: "d
 _LABEL = {PASSED: "MET", FAILED: "FAILED", ERROR: "ERROR", SKIPPED: "skipped", INTERRUPTED: "INTERRUPTED"}
 
 
+def _measured(test, name: str) -> str:
+    found = next((m for m in test.measurements if m["name"] == name), None)
+    if found is None:
+        return "-"
+    mark = "" if found["met"] else " !"
+    return f"{format_duration(found['measured_s'])} / {format_duration(found['objective_s'])}{mark}"
+
+
 def print_summary(console: Console, result: RunResult, journal_path: str) -> None:
-    table = Table(title=f"drill {result.drill} (run {result.run_id})", title_justify="left", expand=False)
-    table.add_column("target")
-    table.add_column("scenario")
-    table.add_column("result")
-    table.add_column("took", justify="right")
-    table.add_column("verdicts and findings")
+    table = Table(title=f"drill {result.drill}, run {result.run_id}", title_justify="left")
+    table.add_column("target", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("RTO / objective", no_wrap=True)
+    table.add_column("RPO / objective", no_wrap=True)
+    table.add_column("took", justify="right", no_wrap=True)
     for test in result.tests.values():
-        verdicts = [line for line in test.notes if not line.startswith("teardown")]
-        if test.status != PASSED and test.message:
-            verdicts.append(test.message)
-        teardown = [line for line in test.notes if line.startswith("teardown")]
         table.add_row(
             test.target or "-",
-            test.scenario,
             f"[{_STYLE.get(test.status, '')}]{_LABEL.get(test.status, test.status)}[/]",
+            _measured(test, "RTO"),
+            _measured(test, "RPO"),
             format_duration(test.duration_s),
-            "\n".join(dict.fromkeys(verdicts + teardown)),
         )
     console.print(table)
+    for test in result.tests.values():
+        style = _STYLE.get(test.status, "")
+        label = _LABEL.get(test.status, test.status)
+        console.print(f"[{style}]{label}[/] {test.target or '-'}: {test.scenario}", highlight=False)
+        for line in test.notes:
+            console.print(f"  {line}", markup=False, highlight=False)
+        if test.status != PASSED and test.message and test.message not in test.notes:
+            console.print(f"  {test.message}", markup=False, highlight=False)
     for error in result.run_errors:
-        console.print(f"[bold yellow]run error:[/] {error}")
+        console.print(f"[bold yellow]run error:[/] {error}", highlight=False)
     counts = result.counts()
-    scale = f", world time x{result.time_scale:g}" if result.time_scale != 1 else ""
+    scale = f" (world time, x{result.time_scale:g})" if result.time_scale != 1 else ""
     console.print(
         f"{counts[PASSED]} met, {counts[FAILED]} failed, {counts[ERROR]} errors"
         + (f", {counts[INTERRUPTED]} interrupted" if counts[INTERRUPTED] else "")
         + (f", {counts[SKIPPED]} skipped" if counts[SKIPPED] else "")
-        + f" in {format_duration(result.duration_s)}{scale}. Journal: {journal_path}",
+        + f" in {format_duration(result.duration_s)}{scale}.",
         highlight=False,
     )
+    console.print(f"Journal: {journal_path}", highlight=False, soft_wrap=True)

@@ -102,9 +102,10 @@ class Teardown:
         lines = []
         for result in self.results:
             what = f"{result['kind']} {result['identifier']} in {result['region']}"
-            if result.get("deleted"):
-                verb = "deleted" if result.get("existed") else "already gone"
-                lines.append(f"teardown: {what} {verb} in {format_duration(float(result['duration_s']))}")
+            if result.get("deleted") and result.get("existed"):
+                lines.append(f"teardown: {what} deleted in {format_duration(float(result['duration_s']))}")
+            elif result.get("deleted"):
+                lines.append(f"teardown: {what} was never created; nothing to delete")
             else:
                 lines.append(f"teardown FAILED: {result['error']}")
         return lines
