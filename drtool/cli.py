@@ -36,7 +36,8 @@ def _console(stderr: bool = False):
 
 
 def _fail_invalid(message: str) -> None:
-    _console(stderr=True).print(message, markup=False)
+    # Plain text, never wrapped: editors and CI jump to file:line.
+    typer.echo(message, err=True)
     raise typer.Exit(EXIT_INVALID)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from drtool.aws.session import SessionFactory
+from drtool.aws.stats import ApiCallStats
 from drtool.config import LoadedDrill, Target
 from drtool.journal import Journal, new_run_id, runtime_versions
 from drtool.safety.teardown import Teardown
@@ -43,6 +44,7 @@ class DrillRun:
     clock: Clock
     aws: SessionFactory
     run_id: str
+    api_stats: ApiCallStats = field(default_factory=ApiCallStats)
 
     @classmethod
     def start(
@@ -59,6 +61,7 @@ class DrillRun:
         stamp_path = journal_dir / f"{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{run_id}.jsonl"
         journal = ListenedJournal(stamp_path, run_id, clock)
         run = cls(loaded, journal, clock, aws or SessionFactory(loaded.drill.aws), run_id)
+        run.aws.add_client_hook(run.api_stats.attach)
         drill = loaded.drill
         journal.write(
             "run-started",

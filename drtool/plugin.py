@@ -259,6 +259,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if run is None:
         return
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    run.journal.write("api-calls", **run.api_stats.snapshot())
     run.journal.write("run-finished", pytest_exit=int(exitstatus), interrupted=interrupted)
     result = summarize(read_journal(run.journal.path))
     junit_path = session.config.getoption("drill_junit")

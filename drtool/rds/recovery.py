@@ -94,6 +94,25 @@ class RdsDrillContext:
     drill_name: str
     progress: Callable[[str], None] = lambda message: None
 
+    @classmethod
+    def for_target(cls, target: Any) -> "RdsDrillContext":
+        """The context for one scenario's TargetRun (see drtool.drill_run)."""
+        drill = target.run.drill
+        return cls(
+            rds_primary=target.client("rds", drill.primary_region),
+            rds_dr=target.client("rds", drill.dr_region),
+            ec2_dr=target.client("ec2", drill.dr_region),
+            kms_dr=target.client("kms", drill.dr_region),
+            primary_region=drill.primary_region,
+            dr_region=drill.dr_region,
+            clock=target.run.clock,
+            journal=target.run.journal,
+            teardown=target.teardown,
+            run_id=target.run.run_id,
+            drill_name=drill.drill,
+            progress=target.progress,
+        )
+
 
 def find_recovery_point(ctx: RdsDrillContext, name: str, target: RdsInstanceTarget) -> RecoveryPoint:
     """The newest available snapshot of the source already in the DR region, else the newest in the primary."""

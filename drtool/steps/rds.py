@@ -11,21 +11,7 @@ from drtool.verdicts import judge
 
 
 def _context(target: TargetRun) -> RdsDrillContext:
-    drill = target.run.drill
-    return RdsDrillContext(
-        rds_primary=target.client("rds", drill.primary_region),
-        rds_dr=target.client("rds", drill.dr_region),
-        ec2_dr=target.client("ec2", drill.dr_region),
-        kms_dr=target.client("kms", drill.dr_region),
-        primary_region=drill.primary_region,
-        dr_region=drill.dr_region,
-        clock=target.run.clock,
-        journal=target.run.journal,
-        teardown=target.teardown,
-        run_id=target.run.run_id,
-        drill_name=drill.drill,
-        progress=target.progress,
-    )
+    return RdsDrillContext.for_target(target)
 
 
 @when("the newest recoverable point of the database is found in the DR region", target_fixture="recovery_point")

@@ -1,0 +1,137 @@
+"""The RDS restore drill end to end, as a user runs it: `drtool run` against the sandbox."""
+
+from __future__ import annotations
+
+from drtool.drill_run import DrillRun, TargetRun
+from drtool.journal import read_journal
+from drtool.rds import recovery
+from drtool.rds.recovery import RdsDrillContext
+from drtool.safety.tagging import tags_to_dict
+from drtool.safety.teardown import Teardown
+from drtool.sandbox.seed import BILLING_DB, ORDERS_DB
+from drtool.validate import check_drill_file
+from drtool.sandbox.world import WorldSettings
+from tests.helpers import SANDBOX_DRILL, drill_resources, production_state, run_drill
+
+TARGETS = (ORDERS_DB, BILLING_DB)
+
+
+def test_sandbox_drill_restores_both_databases_and_meets_objectives(clean_lab, tmp_path):
+    before = production_state(clean_lab)
+    outcome = run_drill(clean_lab, tmp_path)
+
+    assert outcome.exit_code == 0, outcome.output
+    measurements = outcome.measurements()
+    settings = WorldSettings()
+    for target in TARGETS:
+        rto, rpo = measurements[(target, "RTO")], measurements[(target, "RPO")]
+        assert rto["met"] and rpo["met"]
+        assert rto["measured_s"] >= settings.restore_seconds * 0.95, "RTO must cover the whole restore"
+        assert rpo["measured_s"] > 3600, "the seeded snapshots are hours old"
+        assert rto["source"].startswith("aws-event"), "AWS's own restore event should time the restore"
+    # billing-db has nothing in the DR region, so the copy counts towards its RTO.
+    assert measurements[(BILLING_DB, "RTO")]["measured_s"] >= settings.restore_seconds + settings.snapshot_copy_seconds * 0.95
+    assert any("orders-db: restored in eu-central-1 in" in line and "(RTO 30m): met" in line for line in outcome.verdicts())
+
+    cases = {case.name: case for suite in outcome.junit for case in suite}
+    assert set(cases) == {f"sandbox / Restore the newest recoverable point of a database in the DR region / {t}" for t in TARGETS}
+    assert all(case.is_passed for case in cases.values())
+    assert all("(RTO 30m): met" in case.system_out for case in cases.values())
+
+    assert drill_resources(clean_lab) == []
+    assert production_state(clean_lab) == before
+
+
+def test_restore_is_private_tagged_drill_named_and_uses_a_managed_password(clean_lab, tmp_path, monkeypatch):
+    for name, value in clean_lab.environment().items():
+        monkeypatch.setenv(name, value)
+    loaded = check_drill_file(SANDBOX_DRILL)
+    run = DrillRun.start(loaded, tmp_path / "journal")
+    target = TargetRun(run, BILLING_DB, loaded.drill.targets[BILLING_DB], "test", Teardown(run.journal, run.clock, "test"))
+    ctx = RdsDrillContext.for_target(target)
+
+    point = recovery.find_recovery_point(ctx, BILLING_DB, target.target)
+    assert point.needs_copy, "billing-db has no snapshot in the DR region"
+    started = recovery.start_recovery(ctx, BILLING_DB, target.target, point)
+    instance = ctx.rds_dr.describe_db_instances(DBInstanceIdentifier=started.instance_id)["DBInstances"][0]
+
+    assert started.instance_id == f"drtool-{run.run_id}-{BILLING_DB}"
+    assert instance["DBInstanceStatus"] == "creating"
+    assert not instance.get("PubliclyAccessible"), "moto omits the field when it is false"
+    assert "MasterUserSecret" in instance, "RDS must manage the master password"
+    assert instance["DBSubnetGroup"]["DBSubnetGroupName"] == "dr-restore-subnets"
+    tags = tags_to_dict(instance["TagList"])
+    assert tags["created-by"] == "drtool" and tags["drtool:run-id"] == run.run_id
+    assert [r.kind for r in target.teardown.pending] == ["rds-snapshot", "rds-instance"]
+
+    target.teardown.run()
+    assert drill_resources(clean_lab) == []
+    deleted = [r["kind"] for r in read_journal(run.journal.path) if r["event"] == "resource-deleted"]
+    assert deleted == ["rds-instance", "rds-snapshot"], "teardown deletes in reverse order of creation"
+
+
+def test_slow_restore_breaches_rto_for_each_database(lab, tmp_path):
+    lab.reset(faults=["slow-restore"])
+    outcome = run_drill(lab, tmp_path)
+
+    assert outcome.exit_code == 1, outcome.output
+    for target in TARGETS:
+        rto = outcome.measurements()[(target, "RTO")]
+        assert not rto["met"] and rto["measured_s"] > rto["objective_s"]
+        assert f"{target}: restored in eu-central-1 in" in rto["line"] and "BREACHED by" in rto["line"]
+        assert target in outcome.output and "BREACHED" in outcome.output
+    failures = [case for suite in outcome.junit for case in suite if not case.is_passed]
+    assert len(failures) == 2
+    for case in failures:
+        assert case.result[0]._tag == "failure"
+        assert "BREACHED" in case.result[0].message and "(RTO 30m)" in case.result[0].message
+    assert drill_resources(lab) == [], "teardown must run after a failed drill"
+
+
+def test_disabled_dr_key_is_a_drill_failure_not_an_error(lab, tmp_path):
+    lab.reset(faults=["dr-key-disabled"])
+    outcome = run_drill(lab, tmp_path)
+    assert outcome.exit_code == 1, outcome.output
+    for case in (case for suite in outcome.junit for case in suite):
+        assert case.result[0]._tag == "failure"
+        assert "Disabled" in case.result[0].message
+    assert drill_resources(lab) == []
+
+
+def test_denied_copy_with_nothing_in_dr_is_an_error_and_leaves_nothing(lab, tmp_path):
+    lab.reset(faults=["no-dr-snapshot"])
+    outcome = run_drill(lab, tmp_path)
+    assert outcome.exit_code == 3, outcome.output
+    for case in (case for suite in outcome.junit for case in suite):
+        assert case.result[0]._tag == "error"
+        assert "AccessDenied" in case.result[0].message
+    assert drill_resources(lab) == []
+
+
+def test_throttled_api_is_retried_and_the_drill_still_completes(lab, tmp_path):
+    lab.reset(faults=["throttling"])
+    outcome = run_drill(lab, tmp_path, timeout=240)
+    assert outcome.exit_code == 0, outcome.output
+    calls = next(r for r in outcome.journal if r["event"] == "api-calls")
+    assert calls["throttled"] > 0, "the fault must actually have throttled the drill's calls"
+    assert drill_resources(lab) == []
+
+
+def test_pytest_and_drtool_run_give_the_same_results(clean_lab, tmp_path):
+    import sys
+
+    from tests.helpers import SANDBOX_DRILL, finish_drill, start_drill
+
+    via_pytest = finish_drill(
+        start_drill(
+            clean_lab,
+            tmp_path,
+            command=(sys.executable, "-m", "pytest", "--drill", str(SANDBOX_DRILL), "--drill-junit", str(tmp_path / "junit.xml"), "-p", "no:cacheprovider", "-q"),
+        ),
+        tmp_path,
+    )
+    assert via_pytest.exit_code == 0, via_pytest.output
+    names = sorted(case.name for suite in via_pytest.junit for case in suite)
+    assert names == sorted(f"sandbox / Restore the newest recoverable point of a database in the DR region / {t}" for t in TARGETS)
+    assert "2 passed" in via_pytest.output
+    assert {k for k, m in via_pytest.measurements().items() if m["met"]} == {(t, n) for t in TARGETS for n in ("RTO", "RPO")}
