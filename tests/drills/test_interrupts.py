@@ -1,0 +1,40 @@
+"""Ctrl-C and SIGTERM mid-drill: teardown still runs, and the reports say what happened."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from tests.helpers import drill_resources, finish_drill, production_state, start_drill, wait_for_journal_event
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupt_while_restoring_tears_down_and_reports(clean_lab, tmp_path, sig):
+    before = production_state(clean_lab)
+    proc = start_drill(clean_lab, tmp_path)
+    wait_for_journal_event(tmp_path, "resource-created", kind="rds-instance")
+    proc.send_signal(sig)
+    outcome = finish_drill(proc, tmp_path)
+
+    assert outcome.exit_code == 130, outcome.output
+    deleted = [r for r in outcome.journal if r["event"] == "resource-deleted" and r["existed"]]
+    assert any(r["kind"] == "rds-instance" for r in deleted)
+    cases = [case for suite in outcome.junit for case in suite]
+    assert cases and any(case.result and case.result[0]._tag == "error" and "interrupted" in case.result[0].message for case in cases)
+    assert drill_resources(clean_lab) == []
+    assert production_state(clean_lab) == before
+
+
+def test_second_ctrl_c_does_not_skip_teardown(clean_lab, tmp_path):
+    proc = start_drill(clean_lab, tmp_path)
+    wait_for_journal_event(tmp_path, "resource-created", kind="rds-instance")
+    proc.send_signal(signal.SIGINT)
+    wait_for_journal_event(tmp_path, "teardown-started")
+    proc.send_signal(signal.SIGINT)
+    outcome = finish_drill(proc, tmp_path)
+
+    assert any(r["event"] == "signal-during-teardown" for r in outcome.journal)
+    assert "teardown continues" in outcome.output
+    assert outcome.exit_code == 130
+    assert drill_resources(clean_lab) == []
