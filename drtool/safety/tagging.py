@@ -55,3 +55,8 @@ def tags_to_dict(tag_list: list[dict[str, str]] | None) -> dict[str, str]:
 
 def is_drill_tagged(tags: dict[str, str]) -> bool:
     return tags.get(CREATED_BY_KEY) == CREATED_BY_VALUE
+
+# S3 drills write canary objects only under this key prefix (of the drill's buckets).
+CANARY_PREFIX = "drtool-canary/"
+# KMS grants a drill creates are named with this prefix (KMS grants cannot carry tags).
+GRANT_NAME_PREFIX = NAME_PREFIX
