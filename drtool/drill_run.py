@@ -10,6 +10,7 @@ from drtool.aws.session import SessionFactory
 from drtool.aws.stats import ApiCallStats
 from drtool.config import LoadedDrill, Target
 from drtool.journal import Journal, new_run_id, runtime_versions
+from drtool.safety.guard import Guard
 from drtool.safety.teardown import Teardown
 from drtool.timing import Clock, clock_from_environment
 
@@ -62,6 +63,13 @@ class DrillRun:
         journal = ListenedJournal(stamp_path, run_id, clock)
         run = cls(loaded, journal, clock, aws or SessionFactory(loaded.drill.aws), run_id)
         run.aws.add_client_hook(run.api_stats.attach)
+        guard = Guard(
+            run_id=run_id,
+            dr_region=loaded.drill.dr_region,
+            lookup=run.aws.client,
+            on_refusal=lambda call, message: journal.write("guard-refused", service=call.service, operation=call.operation, region=call.region, reason=message),
+        )
+        run.aws.add_client_hook(guard.attach)
         drill = loaded.drill
         journal.write(
             "run-started",
