@@ -10,7 +10,14 @@ from typing import Any
 
 from drtool.aws.operations import operation
 
-__all__ = ["copy_snapshot", "restore_instance", "delete_instance", "delete_snapshot"]
+__all__ = [
+    "copy_snapshot",
+    "restore_instance",
+    "delete_instance",
+    "delete_snapshot",
+    "delete_cluster",
+    "delete_cluster_snapshot",
+]
 
 
 @operation("rds", "rds:CopyDBSnapshot", "rds:AddTagsToResource", "kms:CreateGrant", "kms:DescribeKey", mutating=True)
@@ -99,5 +106,25 @@ def delete_snapshot(rds: Any, identifier: str) -> bool:
     try:
         rds.delete_db_snapshot(DBSnapshotIdentifier=identifier)
     except rds.exceptions.DBSnapshotNotFoundFault:
+        return False
+    return True
+
+
+@operation("rds", "rds:DeleteDBCluster", mutating=True)
+def delete_cluster(rds: Any, identifier: str) -> bool:
+    """Delete a drill DB cluster with no final snapshot; False if it was already gone."""
+    try:
+        rds.delete_db_cluster(DBClusterIdentifier=identifier, SkipFinalSnapshot=True, DeleteAutomatedBackups=True)
+    except rds.exceptions.DBClusterNotFoundFault:
+        return False
+    return True
+
+
+@operation("rds", "rds:DeleteDBClusterSnapshot", mutating=True)
+def delete_cluster_snapshot(rds: Any, identifier: str) -> bool:
+    """Delete a drill DB cluster snapshot; False if it was already gone."""
+    try:
+        rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=identifier)
+    except rds.exceptions.DBClusterSnapshotNotFoundFault:
         return False
     return True

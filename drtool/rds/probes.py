@@ -16,6 +16,13 @@ __all__ = [
     "describe_snapshot",
     "instance_events",
     "resolve_security_groups",
+    "list_instances",
+    "list_snapshots",
+    "list_clusters",
+    "describe_cluster",
+    "list_cluster_snapshots",
+    "describe_cluster_snapshot",
+    "resource_tags",
 ]
 
 # AWS Backup snapshots are only listed when asked for by type.
@@ -131,3 +138,55 @@ def resolve_security_groups(ec2: Any, names_or_ids: Iterable[str]) -> list[str]:
             raise LookupError(f"no security group named {', '.join(missing)} in this region")
         ids.extend(by_name[name] for name in names)
     return ids
+
+
+def _paginate_all(rds: Any, method: str, key: str, **params: Any) -> list[dict[str, Any]]:
+    return [item for page in rds.get_paginator(method).paginate(**params) for item in page[key]]
+
+
+@operation("rds", "rds:DescribeDBInstances")
+def list_instances(rds: Any) -> list[dict[str, Any]]:
+    """Every DB instance in the client's region, as described by the API (TagList included)."""
+    return _paginate_all(rds, "describe_db_instances", "DBInstances")
+
+
+@operation("rds", "rds:DescribeDBSnapshots")
+def list_snapshots(rds: Any) -> list[dict[str, Any]]:
+    """Every DB snapshot the account owns in the client's region, as described by the API."""
+    return _paginate_all(rds, "describe_db_snapshots", "DBSnapshots")
+
+
+@operation("rds", "rds:DescribeDBClusters")
+def list_clusters(rds: Any) -> list[dict[str, Any]]:
+    """Every DB cluster in the client's region, as described by the API."""
+    return _paginate_all(rds, "describe_db_clusters", "DBClusters")
+
+
+@operation("rds", "rds:DescribeDBClusters")
+def describe_cluster(rds: Any, identifier: str) -> dict[str, Any] | None:
+    """Describe one DB cluster; None if it does not exist."""
+    try:
+        return rds.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"][0]
+    except rds.exceptions.DBClusterNotFoundFault:
+        return None
+
+
+@operation("rds", "rds:DescribeDBClusterSnapshots")
+def list_cluster_snapshots(rds: Any) -> list[dict[str, Any]]:
+    """Every DB cluster snapshot the account owns in the client's region, as described by the API."""
+    return _paginate_all(rds, "describe_db_cluster_snapshots", "DBClusterSnapshots")
+
+
+@operation("rds", "rds:DescribeDBClusterSnapshots")
+def describe_cluster_snapshot(rds: Any, identifier: str) -> dict[str, Any] | None:
+    """Describe one DB cluster snapshot; None if it does not exist."""
+    try:
+        return rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=identifier)["DBClusterSnapshots"][0]
+    except rds.exceptions.DBClusterSnapshotNotFoundFault:
+        return None
+
+
+@operation("rds", "rds:ListTagsForResource")
+def resource_tags(rds: Any, arn: str) -> list[dict[str, str]]:
+    """The tags of an RDS resource, for describe output that carries no TagList."""
+    return rds.list_tags_for_resource(ResourceName=arn)["TagList"]
