@@ -24,12 +24,14 @@ from drtool.drill_run import DrillRun, TargetRun
 from drtool.journal import default_journal_dir, read_journal
 from drtool.reports import junit
 from drtool.reports.results import ERROR, FAILED, PASSED, SKIPPED, summarize
+from drtool.safety.budget import BudgetWatch
 from drtool.safety.teardown import Teardown, TeardownError, sigterm_raises_interrupt
 from drtool.steps import STEP_MODULES
 from drtool.steps.targets import EACH_TARGET_STEP
 from drtool.validate import check_drill_file
 
 RUN_KEY = pytest.StashKey[DrillRun]()
+BUDGET_KEY = pytest.StashKey[BudgetWatch]()
 _EACH_TARGET = re.compile(EACH_TARGET_STEP)
 
 
@@ -253,11 +255,20 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     return result
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    run = _run(session.config)
+    if run is not None and run.drill.budget is not None:
+        session.config.stash[BUDGET_KEY] = BudgetWatch(run.drill.budget.total_seconds(), run.clock, run.journal).start()
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = _run(session.config)
     if run is None:
         return
+    budget = session.config.stash.get(BUDGET_KEY, None)
+    if budget is not None:
+        budget.cancel()
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     run.journal.write("api-calls", **run.api_stats.snapshot())
     run.journal.write("run-finished", pytest_exit=int(exitstatus), interrupted=interrupted)

@@ -63,9 +63,12 @@ def render(result: RunResult) -> JUnitXml:
             case.result = [outcome]
         case.system_out = clean(_system_out(test))
         suite.add_testcase(case)
-    for error in result.run_errors:
+    if result.run_errors or result.budget_exceeded:
         case = TestCase(clean(f"{result.drill} / run"), classname=clean(f"drtool.{result.drill}"))
-        case.result = [Error(clean(error), "could-not-run")]
+        if result.budget_exceeded:
+            case.result = [Failure(clean(result.budget_exceeded), "budget-exceeded")]
+        else:
+            case.result = [Error(clean("; ".join(result.run_errors)), "could-not-run")]
         suite.add_testcase(case)
     suite.update_statistics()
     xml = JUnitXml()

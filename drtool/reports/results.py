@@ -72,6 +72,7 @@ class RunResult:
     tests: dict[str, TestResult] = field(default_factory=dict)
     run_errors: list[str] = field(default_factory=list)
     interrupted: bool = False
+    budget_exceeded: str = ""
     leftovers: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
@@ -88,7 +89,7 @@ class RunResult:
 
     def exit_code(self) -> ExitCode:
         counts = self.counts()
-        if counts[FAILED]:
+        if counts[FAILED] or self.budget_exceeded:
             return ExitCode.FAILED
         if self.interrupted or counts[INTERRUPTED]:
             return ExitCode.INTERRUPTED
@@ -114,6 +115,8 @@ def summarize(records: list[dict[str, Any]]) -> RunResult:
         elif event == "run-finished":
             result.finished_at = datetime.fromisoformat(record["at"])
             result.interrupted = record.get("interrupted", False)
+        elif event == "budget-exceeded":
+            result.budget_exceeded = record["message"]
         elif event == "run-error":
             result.run_errors.append(record["error"])
         elif event == "test-started":

@@ -44,6 +44,8 @@ def print_summary(console: Console, result: RunResult, journal_path: str) -> Non
             console.print(f"  {line}", markup=False, highlight=False)
         if test.status != PASSED and test.message and test.message not in test.notes:
             console.print(f"  {test.message}", markup=False, highlight=False)
+    if result.budget_exceeded:
+        console.print(f"[bold red]BUDGET EXCEEDED:[/] {result.budget_exceeded}", highlight=False)
     for error in result.run_errors:
         console.print(f"[bold yellow]run error:[/] {error}", highlight=False)
     counts = result.counts()

@@ -38,3 +38,22 @@ def test_second_ctrl_c_does_not_skip_teardown(clean_lab, tmp_path):
     assert "teardown continues" in outcome.output
     assert outcome.exit_code == 130
     assert drill_resources(clean_lab) == []
+
+
+def test_budget_stops_the_drill_and_tears_down(clean_lab, tmp_path):
+    from tests.helpers import SANDBOX_DRILL
+
+    drill = tmp_path / "budgeted.yaml"
+    text = SANDBOX_DRILL.read_text().replace("features:\n  - ../features/", f"budget: 10m\nfeatures:\n  - {SANDBOX_DRILL.parent.parent}/features/")
+    drill.write_text(text)
+    import sys
+
+    proc = start_drill(clean_lab, tmp_path, command=(sys.executable, "-m", "drtool.cli", "run", str(drill), "--junit-xml", str(tmp_path / "junit.xml")))
+    outcome = finish_drill(proc, tmp_path)
+
+    assert outcome.exit_code == 1, outcome.output
+    assert "BUDGET EXCEEDED" in outcome.output and "10m" in outcome.output
+    assert any(r["event"] == "budget-exceeded" for r in outcome.journal)
+    cases = [case for suite in outcome.junit for case in suite]
+    assert any(case.name == "sandbox / run" and case.result[0]._tag == "failure" for case in cases)
+    assert drill_resources(clean_lab) == []
