@@ -70,6 +70,8 @@ class SeededWorld:
     subnet_ids: dict[str, list[str]] = field(default_factory=dict)
     snapshots: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (region, instance) -> ids, newest first
     secret_arn: str = ""
+    # World time the seeded history is anchored to (seeding itself takes world time at high scales).
+    seeded_at: datetime | None = None
 
     def key_arn(self, data_class: str, region: str = DR_REGION) -> str:
         return self.key_arns[(region, data_class)]
@@ -81,8 +83,8 @@ class SeededWorld:
 
 def seed(endpoint: str, world: "World") -> SeededWorld:
     """Build the production world on a freshly reset moto reached at `endpoint`."""
-    seeded = SeededWorld()
     now = world.now()
+    seeded = SeededWorld(seeded_at=now)
     clients = _Clients(endpoint)
     for region in REGIONS:
         _seed_keys(clients, region, seeded)

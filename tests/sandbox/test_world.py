@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 from botocore.exceptions import ClientError
@@ -76,7 +76,8 @@ def test_rds_world_in_primary_and_dr(baseline, aws):
     dr_copy = dr_snapshots[0]
     assert dr_copy["KmsKeyId"] == baseline.seeded.key_arn("rds", DR_REGION)
     assert dr_copy["SourceDBSnapshotIdentifier"].startswith(f"arn:aws:rds:{PRIMARY_REGION}:")
-    assert timedelta(hours=2) < world_now - dr_copy["SnapshotCreateTime"] < timedelta(hours=4)
+    seeded_at = baseline.seeded.seeded_at.replace(tzinfo=timezone.utc)
+    assert seeded_at - dr_copy["SnapshotCreateTime"] == timedelta(hours=3)
     assert dr.describe_db_subnet_groups(DBSubnetGroupName=DR_SUBNET_GROUP)["DBSubnetGroups"]
     groups = aws("ec2", DR_REGION).describe_security_groups(GroupNames=[DR_SECURITY_GROUP_NAME])["SecurityGroups"]
     assert groups[0]["GroupId"] == baseline.seeded.security_group_ids[DR_REGION] == world_seed.security_group_id()

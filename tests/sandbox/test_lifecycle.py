@@ -1,0 +1,36 @@
+"""Starting and stopping labs: loopback only, one per process, clean stop."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from moto.rds.models import RDSBackend
+
+from drtool.sandbox.lab import Lab, LabAlreadyRunning
+from drtool.timing import CLOCK_ENV, ScaledClock
+
+
+def test_lab_lifecycle():
+    original_restore = RDSBackend.__dict__["restore_db_instance_from_db_snapshot"]
+    lab = Lab(time_scale=600).start()
+    try:
+        assert lab.endpoint.startswith("http://127.0.0.1:")
+        port = int(lab.endpoint.rsplit(":", 1)[1])
+        assert lab._server._server.server_address[0] == "127.0.0.1"
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            pass
+        env = lab.environment()
+        assert env["AWS_ENDPOINT_URL"] == lab.endpoint and env["AWS_DEFAULT_REGION"] == "eu-west-1"
+        assert ScaledClock.from_env(env[CLOCK_ENV]).scale == 600
+        assert RDSBackend.__dict__["restore_db_instance_from_db_snapshot"] is not original_restore
+        with pytest.raises(LabAlreadyRunning):
+            Lab().start()
+    finally:
+        lab.stop()
+    lab.stop()  # idempotent
+    assert RDSBackend.__dict__["restore_db_instance_from_db_snapshot"] is original_restore
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    with Lab(time_scale=600) as second:  # the slot is free again
+        assert second.world.jobs_in_flight == 0
