@@ -34,3 +34,91 @@ def operation(service: str, *iam_actions: str, mutating: bool = False) -> Callab
         return func
 
     return register
+
+
+# --- which operations a function may invoke -----------------------------------
+#
+# Drill logic and steps declare their calls with `@calls(...)`, so the plan and
+# the IAM policy of a drill follow the code. A call site names the region whose
+# client it uses (the primary's or the DR region's); a bare callee runs in its
+# caller's region. `tests/safety` checks the declarations against the code.
+
+PRIMARY = "primary"
+DR = "dr"
+
+
+@dataclass(frozen=True)
+class CallSite:
+    callee: Callable | str  # an @operation, a @calls function, or the name of one in the caller's module
+    region: str | None = None  # PRIMARY or DR; None: the caller's region
+    only_if: str | None = None  # the condition under which the call happens at all
+    teardown: bool = False  # registered for teardown, so it runs when the scenario ends
+
+
+def primary(callee: Callable | str, *, only_if: str | None = None) -> CallSite:
+    return CallSite(callee, PRIMARY, only_if)
+
+
+def dr(callee: Callable | str, *, only_if: str | None = None, teardown: bool = False) -> CallSite:
+    return CallSite(callee, DR, only_if, teardown)
+
+
+def calls(*sites: Callable | str | CallSite) -> Callable[[F], F]:
+    """Declare every operation (or declared function) the decorated function may invoke; `@calls()` for none."""
+
+    def declare(func: F) -> F:
+        func.declared_calls = tuple(s if isinstance(s, CallSite) else CallSite(s) for s in sites)  # type: ignore[attr-defined]
+        return func
+
+    return declare
+
+
+@dataclass(frozen=True)
+class ReachedOperation:
+    spec: OperationSpec
+    region: str  # PRIMARY or DR
+    conditions: tuple[str, ...]  # every `only_if` on the way, outermost first
+    teardown: bool
+    path: tuple[str, ...]  # function names from the declaring function to the operation
+
+
+class UndeclaredCall(LookupError):
+    pass
+
+
+def is_declared(func: Callable) -> bool:
+    return hasattr(func, "declared_calls") or hasattr(func, "operation")
+
+
+def reachable_operations(func: Callable, region: str | None = None) -> list[ReachedOperation]:
+    """Every operation `func` may invoke, directly or through declared functions, in declaration order."""
+    found: dict[tuple, ReachedOperation] = {}
+    _walk(func, region, (), False, (), found)
+    return list(found.values())
+
+
+def _walk(func: Callable, region: str | None, conditions: tuple[str, ...], teardown: bool,
+          path: tuple[str, ...], found: dict[tuple, ReachedOperation]) -> None:
+    path = path + (func.__name__,)
+    spec = getattr(func, "operation", None)
+    if spec is not None:
+        if region is None:
+            raise UndeclaredCall(f"{' -> '.join(path)}: no region declared for this call (use primary() or dr())")
+        reached = ReachedOperation(spec, region, conditions, teardown, path)
+        found.setdefault((spec.name, region, conditions, teardown), reached)
+        return
+    sites = getattr(func, "declared_calls", None)
+    if sites is None:
+        raise UndeclaredCall(f"{' -> '.join(path)}: neither an @operation nor declared with @calls")
+    if func.__name__ in path[:-1]:
+        raise UndeclaredCall(f"{' -> '.join(path)}: declared calls form a cycle")
+    for site in sites:
+        callee = func.__globals__[site.callee] if isinstance(site.callee, str) else site.callee
+        _walk(
+            callee,
+            site.region or region,
+            conditions + ((site.only_if,) if site.only_if else ()),
+            teardown or site.teardown,
+            path,
+            found,
+        )

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
+from drtool.aws.operations import calls, dr, primary
 from drtool.config import RdsInstanceTarget
 from drtool.journal import Journal
+from drtool.kms.probes import describe_key
 from drtool.rds import actions, probes
 from drtool.rds.probes import Snapshot
 from drtool.safety.tagging import drill_tags, is_drill_name, resource_name
@@ -114,6 +116,11 @@ class RdsDrillContext:
         )
 
 
+@calls(
+    primary(probes.describe_instance),
+    dr(probes.list_instance_snapshots),
+    primary(probes.list_instance_snapshots, only_if="no snapshot of the source instance is in the DR region"),
+)
 def find_recovery_point(ctx: RdsDrillContext, name: str, target: RdsInstanceTarget) -> RecoveryPoint:
     """The newest available snapshot of the source already in the DR region, else the newest in the primary."""
     if probes.describe_instance(ctx.rds_primary, target.source_instance) is None:
@@ -134,6 +141,13 @@ def find_recovery_point(ctx: RdsDrillContext, name: str, target: RdsInstanceTarg
     return RecoveryPoint(name, in_primary, needs_copy=True)
 
 
+@calls(
+    "_resolve_dr_key",
+    dr(probes.resolve_security_groups),
+    dr("_copy_across", only_if="no snapshot of the source instance is in the DR region"),
+    dr(actions.restore_instance),
+    dr("remove_instance", teardown=True),
+)
 def start_recovery(ctx: RdsDrillContext, name: str, target: RdsInstanceTarget, point: RecoveryPoint) -> Recovery:
     """Start the recovery clock, copy the snapshot across if needed, and request the restore."""
     dr_key = _resolve_dr_key(ctx, name, target)
@@ -178,6 +192,7 @@ def start_recovery(ctx: RdsDrillContext, name: str, target: RdsInstanceTarget, p
     return recovery
 
 
+@calls("_describe_dr_key")
 def _resolve_dr_key(ctx: RdsDrillContext, name: str, target: RdsInstanceTarget) -> dict[str, Any]:
     key = _describe_dr_key(ctx, target)
     if key.get("KeyState") != "Enabled":
@@ -187,6 +202,7 @@ def _resolve_dr_key(ctx: RdsDrillContext, name: str, target: RdsInstanceTarget) 
     return key
 
 
+@calls(dr(describe_key))
 def _describe_dr_key(ctx: RdsDrillContext, target: RdsInstanceTarget) -> dict[str, Any]:
     from drtool.kms.probes import describe_key
 
@@ -196,6 +212,7 @@ def _describe_dr_key(ctx: RdsDrillContext, target: RdsInstanceTarget) -> dict[st
         raise DrillFinding(f"DR-region key {target.dr_kms_key} does not exist in {ctx.dr_region}") from None
 
 
+@calls(dr(actions.copy_snapshot), dr(probes.describe_snapshot), dr("remove_snapshot", teardown=True))
 def _copy_across(
     ctx: RdsDrillContext,
     name: str,
@@ -243,6 +260,7 @@ def _copy_across(
     return finished.arn or copy_id
 
 
+@calls(dr(probes.describe_instance), "_moment_available")
 def wait_until_available(ctx: RdsDrillContext, recovery: Recovery, deadline: float) -> Recovery:
     """Wait, bounded by `deadline` world seconds from the start of recovery, until the instance is available."""
 
@@ -281,6 +299,7 @@ def wait_until_available(ctx: RdsDrillContext, recovery: Recovery, deadline: flo
     return recovery
 
 
+@calls(dr(probes.instance_events))
 def _moment_available(ctx: RdsDrillContext, recovery: Recovery, polled_at: datetime) -> tuple[datetime, str]:
     """Prefer AWS's own record of when the restore finished to the moment our poll noticed."""
     since = (recovery.restore_requested_at or recovery.started_at) - timedelta(minutes=1)
@@ -292,6 +311,7 @@ def _moment_available(ctx: RdsDrillContext, recovery: Recovery, polled_at: datet
     return polled_at, "poll"
 
 
+@calls()
 def measure(ctx: RdsDrillContext, recovery: Recovery, target: RdsInstanceTarget) -> list[Measurement]:
     rto = Measurement(
         target=recovery.target,
@@ -314,6 +334,7 @@ def measure(ctx: RdsDrillContext, recovery: Recovery, target: RdsInstanceTarget)
     return [rto, rpo]
 
 
+@calls("_describe_dr_key", dr(probes.describe_instance))
 def check_encryption(ctx: RdsDrillContext, recovery: Recovery, target: RdsInstanceTarget) -> str:
     """The restored instance must be encrypted with the target's DR-region key."""
     key = _describe_dr_key(ctx, target)
@@ -328,6 +349,7 @@ def check_encryption(ctx: RdsDrillContext, recovery: Recovery, target: RdsInstan
     return f"{recovery.target}: restored instance encrypted with the DR-region key {key['Arn']}: met"
 
 
+@calls(probes.describe_instance, actions.delete_instance)
 def remove_instance(rds: Any, identifier: str, clock: Clock) -> bool:
     """Wait until the instance can be deleted, delete it (no final snapshot), and wait until it is gone."""
     instance = poll_until(
@@ -353,6 +375,7 @@ def remove_instance(rds: Any, identifier: str, clock: Clock) -> bool:
     return True
 
 
+@calls(probes.describe_snapshot, actions.delete_snapshot)
 def remove_snapshot(rds: Any, identifier: str, clock: Clock) -> bool:
     """Wait for a copy in progress to settle, then delete it."""
     snapshot = poll_until(

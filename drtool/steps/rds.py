@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pytest_bdd import then, when
 
+from drtool.aws.operations import calls
 from drtool.drill_run import TargetRun
 from drtool.rds import recovery as rds_recovery
 from drtool.rds.recovery import RdsDrillContext, Recovery, RecoveryPoint
@@ -15,6 +16,7 @@ def _context(target: TargetRun) -> RdsDrillContext:
 
 
 @when("the newest recoverable point of the database is found in the DR region", target_fixture="recovery_point")
+@calls(rds_recovery.find_recovery_point)
 def find_point(target: TargetRun) -> RecoveryPoint:
     point = rds_recovery.find_recovery_point(_context(target), target.name, target.target)
     target.note(f"{target.name}: recovering from {point.description}")
@@ -22,22 +24,26 @@ def find_point(target: TargetRun) -> RecoveryPoint:
 
 
 @when("it is restored as a new, private instance in the DR region", target_fixture="recovery")
+@calls(rds_recovery.start_recovery)
 def restore(target: TargetRun, recovery_point: RecoveryPoint) -> Recovery:
     return rds_recovery.start_recovery(_context(target), target.name, target.target, recovery_point)
 
 
 @when("the restored instance becomes available")
+@calls(rds_recovery.wait_until_available)
 def wait_available(target: TargetRun, recovery: Recovery) -> None:
     deadline = 2 * target.target.objectives.rto.total_seconds()
     rds_recovery.wait_until_available(_context(target), recovery, deadline)
 
 
 @then("the restored instance is encrypted with the target's DR-region key")
+@calls(rds_recovery.check_encryption)
 def encrypted(target: TargetRun, recovery: Recovery) -> None:
     target.note(rds_recovery.check_encryption(_context(target), recovery, target.target))
 
 
 @then("the recovery meets the RTO and the RPO")
+@calls(rds_recovery.measure)
 def objectives_met(target: TargetRun, recovery: Recovery) -> None:
     measurements = rds_recovery.measure(_context(target), recovery, target.target)
     for measurement in measurements:
