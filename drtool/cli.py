@@ -167,6 +167,25 @@ def sandbox_faults() -> None:
         typer.echo(f"{name.ljust(width)}  {item.description}")
 
 
+@app.command()
+def plan(drill_file: Path = typer.Argument(..., help="Drill file to plan.")) -> None:
+    """Print what a drill would do: each step's AWS calls (read or MUTATING), what it creates, rough cost. No AWS call."""
+    from drtool.safety.plan import build_plan
+
+    typer.echo(build_plan(_check(drill_file)).render())
+
+
+@app.command()
+def permissions(
+    drill_file: Path = typer.Argument(..., help="Drill file whose IAM policy to print."),
+    account_id: str = typer.Option("*", "--account-id", help="AWS account id for the resource ARNs."),
+) -> None:
+    """Print the least-privilege IAM policy (JSON) the drill needs, derived from the operations it can reach."""
+    from drtool.safety.permissions import drill_policy, render
+
+    typer.echo(render(drill_policy(_check(drill_file), account_id)))
+
+
 def main() -> None:
     app()
 
