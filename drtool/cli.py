@@ -167,6 +167,146 @@ def sandbox_faults() -> None:
         typer.echo(f"{name.ljust(width)}  {item.description}")
 
 
+# --- drtool cleanup ----------------------------------------------------------------------------------
+
+EXIT_CLEANUP_FAILED = 1
+EXIT_COULD_NOT_REACH_AWS = 3
+
+
+@app.command()
+def cleanup(
+    drill_file: Optional[Path] = typer.Argument(None, help="Drill file whose primary and DR regions to search."),
+    region: list[str] = typer.Option([], "--region", help="Region to search (repeatable); replaces the drill file's regions."),
+    older_than: Optional[str] = typer.Option(None, "--older-than", help="Only resources older than this, e.g. 2h or 1d."),
+    run_id: Optional[str] = typer.Option(None, "--run-id", help="Only resources of this drill run."),
+    yes: bool = typer.Option(False, "--yes", help="Delete without asking."),
+    journal_dir: Optional[Path] = typer.Option(None, "--journal-dir", help="Run journals to read (and where to record this cleanup)."),
+) -> None:
+    """Remove what drill runs left behind, killed runs included. Only resources tagged created-by=drtool are deleted.
+
+    Exit 0 nothing left, 1 something is left (a deletion failed, or deletion was declined), 2 invalid input,
+    3 could not reach AWS.
+    """
+    loaded = _check(drill_file) if drill_file is not None else None
+    regions = _cleanup_regions(loaded, region)
+    min_age = _cleanup_duration(older_than)
+    from drtool.aws.session import SessionFactory
+    from drtool.journal import default_journal_dir
+    from drtool.safety.cleanup import find_leftovers, journal_mentions
+    from drtool.timing import clock_from_environment
+
+    clients = SessionFactory(loaded.drill.aws if loaded else None)
+    clock = clock_from_environment()
+    console = _console()
+    found = _cleanup_call(lambda: find_leftovers(clients, regions, now=clock.now(), older_than=min_age, run_id=run_id))
+    ours = [leftover for leftover in found if leftover.tagged]
+    _print_leftovers(console, ours, "Drill leftovers")
+    _print_leftovers(console, [leftover for leftover in found if not leftover.tagged], "Drill-named but untagged: not touched")
+    journals = journal_dir or default_journal_dir()
+    _print_journal_mentions(console, journal_mentions(journals, found, regions, run_id), narrowed=min_age is not None)
+    if not ours:
+        console.print(f"Nothing to clean up in {', '.join(regions)}.")
+        raise typer.Exit(0)
+    if not yes and not sys.stdin.isatty():
+        console.print(f"Nothing deleted: no terminal to confirm on. Run again with --yes to delete these {len(ours)} resources.")
+        raise typer.Exit(EXIT_CLEANUP_FAILED)
+    if not yes and not typer.confirm(f"Delete these {len(ours)} resources?", default=False):
+        console.print("Nothing deleted.")
+        raise typer.Exit(EXIT_CLEANUP_FAILED)
+    raise typer.Exit(_remove_and_report(console, clients, clock, ours, journals))
+
+
+def _cleanup_regions(loaded, regions: list[str]) -> list[str]:
+    from drtool.config import known_regions
+
+    unknown = [name for name in regions if name not in known_regions()]
+    if unknown:
+        _fail_invalid(f"drtool cleanup: unknown AWS region {', '.join(unknown)}")
+    if regions:
+        return list(dict.fromkeys(regions))
+    if loaded is None:
+        _fail_invalid("drtool cleanup: give a drill file or at least one --region to search")
+    return [loaded.drill.primary_region, loaded.drill.dr_region]
+
+
+def _cleanup_duration(text: Optional[str]):
+    from drtool.timing import parse_duration
+
+    if text is None:
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        _fail_invalid(f"drtool cleanup: --older-than: {exc}")
+
+
+def _cleanup_call(call):
+    """Run an AWS call; credentials, permissions and endpoint trouble exit 3 with one readable line."""
+    from drtool.aws.errors import describe_error, is_infrastructure_error
+
+    try:
+        return call()
+    except Exception as exc:
+        if not is_infrastructure_error(exc):
+            raise
+        typer.echo(f"drtool cleanup: could not reach AWS: {describe_error(exc)}", err=True)
+        raise typer.Exit(EXIT_COULD_NOT_REACH_AWS)
+
+
+def _print_leftovers(console, leftovers, title: str) -> None:
+    from rich.table import Table
+
+    from drtool.timing import format_duration
+
+    if not leftovers:
+        return
+    table = Table(title=title, title_justify="left")
+    for column in ("kind", "identifier", "region", "age", "run id", "status"):
+        table.add_column(column, overflow="fold")
+    for leftover in leftovers:
+        age = format_duration(leftover.age) if leftover.age is not None else "unknown"
+        table.add_row(leftover.kind, leftover.label, leftover.region, age, leftover.run_id or "unknown", leftover.status)
+    console.print(table)
+
+
+def _print_journal_mentions(console, mentions, narrowed: bool) -> None:
+    for mention in mentions:
+        resource = mention.resource
+        what = f"journal of run {resource.run_id}: {resource.kind} {resource.identifier} in {resource.region} was created and never deleted"
+        if mention.found is not None:
+            state = "found, listed above" if mention.found.tagged else "found but untagged, not touched"
+        elif not mention.region_searched:
+            state = "in a region not searched"
+        else:
+            state = "not selected (gone, or younger than --older-than)" if narrowed else "no longer in AWS"
+        console.print(f"{what}: {state}")
+
+
+def _remove_and_report(console, clients, clock, leftovers, journal_dir: Path) -> int:
+    from drtool.journal import Journal, new_run_id
+    from drtool.safety.cleanup import ALREADY_GONE, FAILED, remove_leftovers
+
+    run_id = new_run_id()
+    # The cleanup keeps a journal too: its deletions settle what earlier runs' journals left open.
+    journal = Journal(journal_dir / f"{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{run_id}.jsonl", run_id, clock)
+    try:
+        journal.write("cleanup-started", resources=[leftover.label for leftover in leftovers])
+        results = _cleanup_call(lambda: remove_leftovers(clients, leftovers, clock, journal))
+        journal.write("cleanup-finished", failures=[r.leftover.label for r in results if r.outcome == FAILED])
+    finally:
+        journal.close()
+    for result in results:
+        where = f"{result.leftover.kind} {result.leftover.label} in {result.leftover.region}"
+        if result.outcome == FAILED:
+            console.print(f"FAILED to delete {where}: {result.error}")
+        else:
+            console.print(f"{'already gone' if result.outcome == ALREADY_GONE else 'deleted'}: {where}")
+    failures = [result for result in results if result.outcome == FAILED]
+    if not failures:
+        return 0
+    return EXIT_COULD_NOT_REACH_AWS if all(result.infrastructure for result in failures) else EXIT_CLEANUP_FAILED
+
+
 @app.command()
 def plan(drill_file: Path = typer.Argument(..., help="Drill file to plan.")) -> None:
     """Print what a drill would do: each step's AWS calls (read or MUTATING), what it creates, rough cost. No AWS call."""

@@ -1,0 +1,282 @@
+"""`drtool cleanup` removes what killed runs left behind, and nothing else."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+from moto.rds.models import rds_backends
+
+from drtool.journal import Journal
+from drtool.rds.actions import copy_snapshot, restore_instance
+from drtool.safety.cleanup import NOT_TOUCHED, REMOVED, find_leftovers, remove_leftovers
+from drtool.safety.tagging import CANARY_PREFIX, NAME_PREFIX, drill_tags, resource_name
+from drtool.sandbox.faults import SLOW_RESTORE
+from drtool.sandbox.lab import Lab
+from drtool.sandbox.seed import (
+    ACCOUNT_ID,
+    BILLING_DB,
+    DR_REGION,
+    DR_SUBNET_GROUP,
+    ORDERS_DB,
+    PRIMARY_REGION,
+    REGIONS,
+    SOURCE_BUCKET,
+)
+from tests.helpers import SANDBOX_DRILL, client, lab_env, production_state
+
+KILLED = "a1b2c3d4"
+OLD = "0ld0ld01"
+OLDER = "0ld0ld02"
+UNTAGGED = resource_name("c0ffee00", ORDERS_DB)
+AGE = r"\d+[dhms][\dhms]*"
+
+
+def restore_leftover(lab: Lab, run_id: str, target: str = ORDERS_DB) -> str:
+    """A drill instance restored in the DR region, as a run killed with SIGKILL leaves it (still creating)."""
+    identifier = resource_name(run_id, target)
+    restore_instance(
+        client(lab, "rds"),
+        identifier=identifier,
+        snapshot=lab.seeded.latest_snapshot(ORDERS_DB, DR_REGION),
+        instance_class="db.t3.medium",
+        subnet_group=DR_SUBNET_GROUP,
+        security_group_ids=[lab.seeded.security_group_ids[DR_REGION]],
+        tags=drill_tags(run_id, "sandbox", target, lab.clock.now()),
+    )
+    return identifier
+
+
+def copy_leftover(lab: Lab, run_id: str) -> str:
+    """A drill snapshot copy of billing-db in the DR region."""
+    identifier = resource_name(run_id, BILLING_DB, "copy")
+    source = client(lab, "rds", PRIMARY_REGION).describe_db_snapshots(
+        DBSnapshotIdentifier=lab.seeded.latest_snapshot(BILLING_DB)
+    )["DBSnapshots"][0]
+    copy_snapshot(
+        client(lab, "rds"),
+        source_arn=source["DBSnapshotArn"],
+        source_region=PRIMARY_REGION,
+        target_identifier=identifier,
+        kms_key_id=lab.seeded.key_arn("rds"),
+        tags=drill_tags(run_id, "sandbox", BILLING_DB, lab.clock.now()),
+    )
+    return identifier
+
+
+def untagged_drill_named_instance(lab: Lab) -> str:
+    client(lab, "rds").restore_db_instance_from_db_snapshot(
+        DBInstanceIdentifier=UNTAGGED,
+        DBSnapshotIdentifier=lab.seeded.latest_snapshot(ORDERS_DB, DR_REGION),
+        DBInstanceClass="db.t3.medium",
+        DBSubnetGroupName=DR_SUBNET_GROUP,
+        Tags=[{"Key": "Team", "Value": "orders"}],
+    )
+    return UNTAGGED
+
+
+def backdate(identifier: str, days: int, now) -> None:
+    """Make a leftover look as if a run left it `days` ago (moto has no way to create the past)."""
+    backend = rds_backends[ACCOUNT_ID][DR_REGION]
+    resource = backend.databases.get(identifier) or backend.database_snapshots[identifier]
+    resource.created = now - timedelta(days=days)
+    if hasattr(resource, "instance_create_time"):
+        resource.instance_create_time = resource.created
+
+
+def drill_named(lab: Lab) -> dict[str, str]:
+    """Every drill-named instance and snapshot in the lab, with its status."""
+    found = {}
+    for region in REGIONS:
+        rds = client(lab, "rds", region)
+        for instance in rds.describe_db_instances()["DBInstances"]:
+            found[instance["DBInstanceIdentifier"]] = instance["DBInstanceStatus"]
+        for snapshot in rds.describe_db_snapshots()["DBSnapshots"]:
+            found[snapshot["DBSnapshotIdentifier"]] = snapshot["Status"]
+    return {name: status for name, status in found.items() if name.startswith(NAME_PREFIX)}
+
+
+def cleanup(lab: Lab, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "drtool.cli", "cleanup", *args]
+    return subprocess.run(
+        command, env=lab_env(lab, tmp_path), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+
+
+def listed_row(output: str, identifier: str, run_id: str) -> bool:
+    """The table shows the resource with its region, an age and its run id."""
+    return re.search(rf"{re.escape(identifier)}\W+{DR_REGION}\W+{AGE}\W+{run_id}\b", output) is not None
+
+
+def write_killed_journal(tmp_path: Path, lab: Lab, run_id: str, *identifiers: str) -> None:
+    """The journal a SIGKILLed run leaves: resources announced, no teardown."""
+    journal = Journal(tmp_path / "journal" / f"20261127T000000Z-{run_id}.jsonl", run_id, lab.clock)
+    journal.write("run-started", drill="sandbox")
+    for identifier in identifiers:
+        journal.write("resource-creating", scope="orders-db", kind="rds-instance", identifier=identifier,
+                      region=DR_REGION, target=ORDERS_DB, arn=None)
+    journal.close()
+
+
+def test_cleanup_removes_tagged_leftovers_and_nothing_else(lab: Lab, tmp_path: Path) -> None:
+    lab.reset(faults=[SLOW_RESTORE])  # the restore stays `creating` while cleanup finds it
+    instance = restore_leftover(lab, KILLED)
+    copy = copy_leftover(lab, KILLED)
+    untagged = untagged_drill_named_instance(lab)
+    write_killed_journal(tmp_path, lab, KILLED, instance)
+    production = production_state(lab)
+
+    result = cleanup(lab, tmp_path, str(SANDBOX_DRILL), "--yes")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert listed_row(result.stdout, instance, KILLED) and listed_row(result.stdout, copy, KILLED)
+    assert re.search(rf"{instance}\W+.*\bcreating\b", result.stdout)
+    assert f"deleted: rds-instance {instance}" in result.stdout
+    untouched_section = result.stdout.split("Drill-named but untagged: not touched", 1)[1]
+    assert untagged in untouched_section
+    assert f"journal of run {KILLED}: rds-instance {instance} in {DR_REGION} was created and never deleted: found" in result.stdout
+    assert drill_named(lab) == {untagged: "available"}
+    assert production_state(lab) == production
+
+    again = cleanup(lab, tmp_path, str(SANDBOX_DRILL), "--yes")
+    assert again.returncode == 0
+    assert "Nothing to clean up" in again.stdout
+    # This cleanup's own journal recorded the deletion, so the killed run's journal is settled.
+    assert "never deleted" not in again.stdout
+
+
+def test_run_id_and_older_than_narrow_the_selection(lab: Lab, tmp_path: Path) -> None:
+    lab.reset()
+    old_instance = restore_leftover(lab, OLD)
+    older_copy = copy_leftover(lab, OLDER)
+    recent = restore_leftover(lab, KILLED, target=BILLING_DB)
+    backdate(old_instance, 3, lab.clock.now())
+    backdate(older_copy, 5, lab.clock.now())
+
+    by_run = cleanup(lab, tmp_path, "--region", DR_REGION, "--run-id", OLD, "--yes")
+    assert by_run.returncode == 0, by_run.stdout + by_run.stderr
+    assert listed_row(by_run.stdout, old_instance, OLD)
+    assert set(drill_named(lab)) == {older_copy, recent}
+
+    by_age = cleanup(lab, tmp_path, "--region", DR_REGION, "--older-than", "1d", "--yes")
+    assert by_age.returncode == 0, by_age.stdout + by_age.stderr
+    assert re.search(rf"{older_copy}\W+{DR_REGION}\W+5d\W+{OLDER}\b", by_age.stdout)
+    assert recent not in by_age.stdout
+    assert set(drill_named(lab)) == {recent}
+
+
+def test_without_yes_and_without_a_terminal_nothing_is_deleted(lab: Lab, tmp_path: Path) -> None:
+    lab.reset()
+    instance = restore_leftover(lab, KILLED)
+
+    result = cleanup(lab, tmp_path, str(SANDBOX_DRILL))
+
+    assert result.returncode == 1
+    assert listed_row(result.stdout, instance, KILLED)
+    assert "Nothing deleted" in result.stdout and "--yes" in result.stdout
+    assert instance in drill_named(lab)
+
+
+def test_journal_of_a_killed_run_is_mentioned_even_when_aws_has_nothing(lab: Lab, tmp_path: Path) -> None:
+    lab.reset()
+    never_made = resource_name(KILLED, ORDERS_DB)
+    write_killed_journal(tmp_path, lab, KILLED, never_made)
+
+    result = cleanup(lab, tmp_path, str(SANDBOX_DRILL), "--yes")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"journal of run {KILLED}: rds-instance {never_made} in {DR_REGION} was created and never deleted: no longer in AWS" in result.stdout
+    assert "Nothing to clean up" in result.stdout
+
+
+def test_regions_are_required_and_bad_input_exits_2(lab: Lab, tmp_path: Path) -> None:
+    no_region = cleanup(lab, tmp_path)
+    bad_age = cleanup(lab, tmp_path, "--region", DR_REGION, "--older-than", "soon")
+    assert (no_region.returncode, bad_age.returncode) == (2, 2)
+    assert "drill file or at least one --region" in no_region.stderr
+
+
+class LabClients:
+    def __init__(self, lab: Lab):
+        self.lab = lab
+
+    def client(self, service: str, region: str):
+        return client(self.lab, service, region)
+
+
+def test_clusters_grants_and_canaries_are_removed_in_order(lab: Lab) -> None:
+    lab.reset()
+    clients = LabClients(lab)
+    rds, kms, s3 = client(lab, "rds"), client(lab, "kms"), client(lab, "s3", PRIMARY_REGION)
+    tags = drill_tags(KILLED, "sandbox", "ledger", lab.clock.now())
+    cluster = resource_name(KILLED, "ledger")
+    rds.create_db_cluster(DBClusterIdentifier=cluster, Engine="aurora-postgresql", MasterUsername="drill",
+                          MasterUserPassword="not-a-real-password", Tags=tags)
+    rds.create_db_instance(DBInstanceIdentifier=f"{cluster}-1", DBClusterIdentifier=cluster, Engine="aurora-postgresql",
+                           DBInstanceClass="db.r6g.large", Tags=tags)
+    rds.create_db_cluster_snapshot(DBClusterIdentifier=cluster, DBClusterSnapshotIdentifier=f"{cluster}-snap", Tags=tags)
+    key = lab.seeded.key_arn("rds")
+    grantee = f"arn:aws:iam::{ACCOUNT_ID}:role/drill"
+    for name in (resource_name(KILLED, ORDERS_DB), "drtool-keep", "orders-app"):
+        kms.create_grant(KeyId=key, GranteePrincipal=grantee, Operations=["Decrypt"], Name=name)
+    canary = f"{CANARY_PREFIX}{KILLED}/probe"
+    s3.put_object(Bucket=SOURCE_BUCKET, Key=canary, Body=b"1")
+    s3.put_object(Bucket=SOURCE_BUCKET, Key=canary, Body=b"2")
+    s3.delete_object(Bucket=SOURCE_BUCKET, Key=canary)
+    production_versions = {v["VersionId"] for v in s3.list_object_versions(Bucket=SOURCE_BUCKET)["Versions"]
+                           if not v["Key"].startswith(CANARY_PREFIX)}
+
+    found = find_leftovers(clients, [DR_REGION], now=lab.clock.now(), buckets=[SOURCE_BUCKET])
+    kinds = sorted(leftover.kind for leftover in found if leftover.tagged)
+    assert kinds == ["kms-grant", "rds-cluster", "rds-cluster-snapshot", "rds-instance",
+                     "s3-delete-marker", "s3-object-version", "s3-object-version"]
+    assert [leftover.identifier for leftover in found if not leftover.tagged] == ["drtool-keep"]
+
+    results = remove_leftovers(clients, found, lab.clock)
+
+    assert {r.leftover.identifier: r.outcome for r in results if r.leftover.kind.startswith("rds")} == {
+        f"{cluster}-1": REMOVED, cluster: REMOVED, f"{cluster}-snap": REMOVED
+    }
+    assert [r.outcome for r in results if r.leftover.identifier == "drtool-keep"] == [NOT_TOUCHED]
+    assert sorted(g.get("Name") for g in kms.list_grants(KeyId=key)["Grants"]) == ["drtool-keep", "orders-app"]
+    assert not rds.describe_db_clusters()["DBClusters"]
+    # moto keeps the cluster's automated `rds:` snapshot after the cluster goes; AWS would delete it with the cluster.
+    assert not [s for s in rds.describe_db_cluster_snapshots()["DBClusterSnapshots"]
+                if s["DBClusterSnapshotIdentifier"].startswith(NAME_PREFIX)]
+    canaries = s3.list_object_versions(Bucket=SOURCE_BUCKET, Prefix=CANARY_PREFIX)
+    assert not canaries.get("Versions") and not canaries.get("DeleteMarkers")
+    # The sandbox's application keeps writing exports, so production versions may grow, never shrink.
+    assert production_versions <= {v["VersionId"] for v in s3.list_object_versions(Bucket=SOURCE_BUCKET)["Versions"]}
+
+
+def test_a_failed_deletion_is_a_result_and_the_rest_still_goes(lab: Lab) -> None:
+    lab.reset()
+    key = lab.seeded.key_arn("rds")
+    client(lab, "kms").create_grant(KeyId=key, GranteePrincipal=f"arn:aws:iam::{ACCOUNT_ID}:role/drill",
+                                    Operations=["Decrypt"], Name=resource_name(KILLED, ORDERS_DB))
+    s3 = client(lab, "s3", PRIMARY_REGION)
+    s3.put_object(Bucket=SOURCE_BUCKET, Key=f"{CANARY_PREFIX}{KILLED}/probe", Body=b"1")
+
+    class RefusingKms(LabClients):
+        def client(self, service: str, region: str):
+            made = super().client(service, region)
+            if service == "kms":
+                def refuse(**kwargs):
+                    raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not allowed"}}, "RevokeGrant")
+
+                made.revoke_grant = refuse
+            return made
+
+    clients = RefusingKms(lab)
+    found = find_leftovers(clients, [DR_REGION], now=lab.clock.now(), buckets=[SOURCE_BUCKET])
+    results = remove_leftovers(clients, found, lab.clock)
+
+    assert sorted((r.leftover.kind, r.outcome, r.infrastructure) for r in results) == [
+        ("kms-grant", "failed", True), ("s3-object-version", REMOVED, False)
+    ]
+    assert "AccessDenied" in next(r.error for r in results if r.outcome == "failed")
+    assert not s3.list_object_versions(Bucket=SOURCE_BUCKET, Prefix=CANARY_PREFIX).get("Versions")
