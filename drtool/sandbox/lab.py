@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from typing import Iterable
 
+import boto3
+from moto import settings as moto_settings
+from moto.core.authorization import ActionAuthenticatorMixin
 from moto.moto_api._internal.models import moto_api_backend
 from moto.server import ThreadedMotoServer
 
@@ -16,6 +20,7 @@ from drtool.sandbox.world import World, WorldSettings
 from drtool.timing import CLOCK_ENV, ScaledClock
 
 LOOPBACK = "127.0.0.1"
+ADMIN_USER = "drtool-lab-admin"
 
 # moto's backends are process-global, so two labs in one process would share (and reset) one world.
 _active_lab_lock = threading.Lock()
@@ -28,11 +33,15 @@ class LabAlreadyRunning(RuntimeError):
 
 class Lab:
     def __init__(self, *, time_scale: float = 60.0, faults: Iterable[str] = (), port: int = 0,
-                 settings: WorldSettings | None = None):
+                 settings: WorldSettings | None = None, enforce_iam: bool = False):
         self.clock = ScaledClock(time_scale)
         self.faults = validate_faults(faults)
         self.settings = settings or WorldSettings()
         self.port = port
+        # With enforce_iam, moto evaluates IAM identity policies for every request once the world is seeded;
+        # `environment()` then carries the keys of an admin user, and tests make users of their own.
+        self.enforce_iam = enforce_iam
+        self.admin_credentials: dict[str, str] = {}
         self.endpoint = ""
         self.world: World | None = None
         self.seeded: SeededWorld | None = None
@@ -81,8 +90,8 @@ class Lab:
     def environment(self) -> dict[str, str]:
         return {
             "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ACCESS_KEY_ID": self.admin_credentials.get("AWS_ACCESS_KEY_ID", "testing"),
+            "AWS_SECRET_ACCESS_KEY": self.admin_credentials.get("AWS_SECRET_ACCESS_KEY", "testing"),
             "AWS_DEFAULT_REGION": PRIMARY_REGION,
             "AWS_REGION": PRIMARY_REGION,
             CLOCK_ENV: self.clock.to_env(),
@@ -97,16 +106,40 @@ class Lab:
 
     def _build_world(self, faults: tuple[str, ...]) -> None:
         # Seed against plain moto, then switch on the world's behaviour.
+        if self.enforce_iam:
+            _enforce_iam(False)
         moto_api_backend.reset()
         self.world = World(self.clock, self.settings, faults)
         self.seeded = seed(self.endpoint, self.world)
+        if self.enforce_iam:
+            self.admin_credentials = _create_admin(self.endpoint)
+            _enforce_iam(True)
         self._patches = WorldPatches(self.world)
         self._patches.install()
         self.world.start()
 
     def _stop_world(self) -> None:
+        if self.enforce_iam:
+            _enforce_iam(False)
         if self.world is not None:
             self.world.stop()
         if self._patches is not None:
             self._patches.remove()
             self._patches = None
+
+
+def _enforce_iam(on: bool) -> None:
+    # moto authorizes every request once it has served INITIAL_NO_AUTH_ACTION_COUNT unchecked ones (default: never).
+    moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = 0 if on else float("inf")
+    ActionAuthenticatorMixin.request_count = 0
+
+
+def _create_admin(endpoint: str) -> dict[str, str]:
+    """An IAM user allowed everything, made while IAM is not yet enforced; its keys sign the lab's own requests."""
+    iam = boto3.client("iam", region_name=PRIMARY_REGION, endpoint_url=endpoint,
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    iam.create_user(UserName=ADMIN_USER)
+    iam.put_user_policy(UserName=ADMIN_USER, PolicyName="admin", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName=ADMIN_USER)["AccessKey"]
+    return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}

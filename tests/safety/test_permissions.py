@@ -1,0 +1,305 @@
+"""`drtool plan` and `drtool permissions`: derived from declared calls, offline, and proven in the lab with IAM enforced.
+
+What moto 5.2.5 can and cannot check (moto/iam/access_control.py, moto/core/responses.py):
+- It evaluates identity policies only for the action of the request itself: `rds:RestoreDBInstanceFromDBSnapshot`
+  is checked, but not the permissions AWS also demands of the caller behind it (rds:AddTagsToResource,
+  kms:CreateGrant, secretsmanager:CreateSecret/TagResource).
+- RDS, KMS and EC2 requests are authorized against the resource "*" (only IAM, STS AssumeRole, SQS and S3 name a
+  resource), so a statement narrowed to ARNs never matches and denies. The proof therefore widens every Resource
+  to "*"; the narrowing itself is checked here by unit tests only.
+- Conditions are evaluated with no request context, which moto treats as satisfied: they neither help nor hurt.
+- sts:GetCallerIdentity is always allowed (as in AWS, where it needs no permission).
+- Its AccessDenied is an XML body even for JSON-protocol services (KMS): botocore then reports the code "403",
+  not "AccessDenied", so drtool cannot tell it from a drill finding and the scenario *fails* (exit 1) with the
+  AccessDenied text in its message. Real KMS answers AccessDeniedException, an error (exit 3).
+So the lab proves the action list is sufficient, and that each statement granting an action moto checks is needed.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import inspect
+import json
+import subprocess
+import sys
+import types
+from pathlib import Path
+from typing import Any, Iterator
+
+import boto3
+import botocore.endpoint
+import botocore.session
+import pytest
+from typer.testing import CliRunner
+
+from drtool.aws.operations import calls, dr, is_declared, reachable_operations
+from drtool.cli import app
+from drtool.rds import recovery
+from drtool.safety.permissions import GRANTS, NEEDS_NO_GRANT, drill_policy, required_actions
+from drtool.safety.plan import build_plan
+from drtool.sandbox.lab import Lab
+from drtool.sandbox.seed import ACCOUNT_ID, DR_REGION, PRIMARY_REGION
+from drtool.steps import rds as rds_steps
+from drtool.validate import check_drill_file
+from tests.helpers import REPO, SANDBOX_DRILL, DrillRunOutcome, finish_drill, lab_env
+
+# 1 real second is 20 world minutes: one sandbox drill run takes a few seconds.
+TIME_SCALE = 1200
+ALWAYS_ALLOWED_BY_MOTO = {"sts:GetCallerIdentity"}
+
+SANDBOX_PLAN = build_plan(check_drill_file(SANDBOX_DRILL))
+SANDBOX_POLICY = drill_policy(check_drill_file(SANDBOX_DRILL), ACCOUNT_ID)
+# The requests the drill really sends, so the only actions moto authorizes.
+MOTO_CHECKED = {f"{call.service}:{call.api}" for call in SANDBOX_PLAN.calls()} - ALWAYS_ALLOWED_BY_MOTO
+
+
+@pytest.fixture(scope="module")
+def iam_lab() -> Iterator[Lab]:
+    with Lab(time_scale=TIME_SCALE, enforce_iam=True) as running:
+        yield running
+
+
+def admin_client(lab: Lab, service: str, region: str = DR_REGION):
+    env = lab.environment()
+    return boto3.client(service, region_name=region, endpoint_url=lab.endpoint,
+                        aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+
+
+def for_moto(policy: dict[str, Any]) -> dict[str, Any]:
+    """The policy as moto can evaluate it: every Resource widened to "*" (see the module docstring)."""
+    widened = copy.deepcopy(policy)
+    for statement in widened["Statement"]:
+        statement["Resource"] = "*"
+    return widened
+
+
+def user_with_policy(lab: Lab, name: str, policy: dict[str, Any]) -> dict[str, str]:
+    iam = admin_client(lab, "iam", PRIMARY_REGION)
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="drtool-drill", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+
+
+def run_drill_as(lab: Lab, tmp_path: Path, credentials: dict[str, str]) -> DrillRunOutcome:
+    env = {**lab_env(lab, tmp_path), **credentials}
+    command = [sys.executable, "-m", "drtool.cli", "run", str(SANDBOX_DRILL), "--junit-xml", str(tmp_path / "junit.xml")]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
+    return finish_drill(proc, tmp_path, timeout=120)
+
+
+def junit_outcomes(outcome: DrillRunOutcome) -> dict[str, list[tuple[str, str]]]:
+    """testcase name -> [(outcome tag, message)]."""
+    assert outcome.junit is not None, outcome.output
+    return {case.name: [(type(r).__name__.lower(), r.message or "") for r in case.result] for suite in outcome.junit for case in suite}
+
+
+def leftovers_of(lab: Lab, outcome: DrillRunOutcome) -> list[str]:
+    run_id = outcome.journal[0]["run_id"]
+    rds = admin_client(lab, "rds")
+    names = [i["DBInstanceIdentifier"] for i in rds.describe_db_instances()["DBInstances"]]
+    names += [s["DBSnapshotIdentifier"] for s in rds.describe_db_snapshots()["DBSnapshots"]]
+    return [name for name in names if name.startswith(f"drtool-{run_id}-")]
+
+
+# --- the proof in the lab ------------------------------------------------------------------------
+
+
+def test_the_lab_enforces_iam(iam_lab):
+    nobody = user_with_policy(iam_lab, "drtool-test-nobody", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]})
+    rds = boto3.client("rds", region_name=DR_REGION, endpoint_url=iam_lab.endpoint,
+                       aws_access_key_id=nobody["AWS_ACCESS_KEY_ID"], aws_secret_access_key=nobody["AWS_SECRET_ACCESS_KEY"])
+    with pytest.raises(rds.exceptions.ClientError, match="AccessDenied"):
+        rds.describe_db_instances()
+
+
+def test_a_user_with_exactly_the_generated_policy_runs_the_sandbox_drill(iam_lab, tmp_path):
+    credentials = user_with_policy(iam_lab, "drtool-drill-full", for_moto(SANDBOX_POLICY))
+    outcome = run_drill_as(iam_lab, tmp_path, credentials)
+    assert outcome.exit_code == 0, outcome.output
+    assert all(results == [] for results in junit_outcomes(outcome).values()), outcome.output
+    assert leftovers_of(iam_lab, outcome) == []
+
+
+def _needed_by_moto(sid: str) -> set[str]:
+    """Actions the drill sends that only this statement grants: removing it must deny them."""
+    removed = next(s for s in SANDBOX_POLICY["Statement"] if s["Sid"] == sid)
+    kept = {a for s in SANDBOX_POLICY["Statement"] if s["Sid"] != sid for a in s["Action"]}
+    return (set(removed["Action"]) & MOTO_CHECKED) - kept
+
+
+def _protocol(service: str) -> str:
+    return botocore.session.get_session().get_service_model(service).protocol
+
+
+@pytest.mark.parametrize("sid", [statement["Sid"] for statement in SANDBOX_POLICY["Statement"]])
+def test_without_any_one_statement_the_affected_scenarios_error_with_access_denied(iam_lab, tmp_path, sid):
+    denied = _needed_by_moto(sid)
+    if not denied:
+        pytest.skip(f"{sid} grants only actions AWS checks behind the API call; moto does not evaluate those")
+    policy = for_moto(SANDBOX_POLICY)
+    policy["Statement"] = [s for s in policy["Statement"] if s["Sid"] != sid]
+    outcome = run_drill_as(iam_lab, tmp_path, user_with_policy(iam_lab, f"drtool-drill-without-{sid.lower()}", policy))
+
+    # See the module docstring: moto's AccessDenied reads as an error only for services botocore parses as XML.
+    readable = any(_protocol(action.split(":")[0]) != "json" for action in denied)
+    assert outcome.exit_code == (3 if readable else 1), outcome.output
+    cases = junit_outcomes(outcome)
+    errors = {name: message for name, results in cases.items() for kind, message in results
+              if kind == ("error" if readable else "failure")}
+    assert errors, outcome.output
+    for name, message in errors.items():
+        assert "AccessDenied" in message and any(action in message for action in denied), (name, message)
+    # Only scenarios whose plan can reach a denied action may be affected.
+    reaching = {s.target for s in SANDBOX_PLAN.scenarios if denied & {a for c in s.calls() for a in c.iam_actions}}
+    preflight_denied = denied & {a for c in SANDBOX_PLAN.preflight for a in c.iam_actions}
+    assert all(preflight_denied or name.rsplit(" / ", 1)[-1] in reaching for name in errors), errors
+
+
+# --- the policy itself ---------------------------------------------------------------------------
+
+
+def test_the_sandbox_policy_covers_every_reachable_action_and_narrows_creates_and_deletes():
+    granted = {action for s in SANDBOX_POLICY["Statement"] for action in s["Action"]}
+    assert granted == required_actions(SANDBOX_PLAN) - NEEDS_NO_GRANT
+    by_sid = {s["Sid"]: s for s in SANDBOX_POLICY["Statement"]}
+    dr_arn = f"arn:aws:rds:{DR_REGION}:{ACCOUNT_ID}"
+    assert by_sid["RestoreDrillInstance"]["Resource"] == [
+        f"{dr_arn}:db:drtool-*", f"{dr_arn}:snapshot:*", f"{dr_arn}:subgrp:dr-restore-subnets"]
+    assert by_sid["RestoreDrillInstance"]["Condition"] == {"StringEquals": {"aws:RequestTag/created-by": "drtool"}}
+    assert by_sid["CopySnapshotToDrRegion"]["Resource"] == [
+        f"{dr_arn}:snapshot:drtool-*", f"arn:aws:rds:{PRIMARY_REGION}:{ACCOUNT_ID}:snapshot:*"]
+    assert by_sid["DeleteDrillInstances"] == {
+        "Sid": "DeleteDrillInstances", "Effect": "Allow", "Action": ["rds:DeleteDBInstance"],
+        "Resource": [f"{dr_arn}:db:drtool-*"], "Condition": {"StringEquals": {"aws:ResourceTag/created-by": "drtool"}}}
+    assert by_sid["ReadDrKeysByAlias"]["Condition"] == {"ForAnyValue:StringEquals": {"kms:ResourceAliases": ["alias/dr-rds"]}}
+    assert by_sid["ReadRdsState"]["Resource"] == "*"
+    mutating = {a for c in SANDBOX_PLAN.calls() if c.mutating for a in c.iam_actions}
+    assert all(s["Resource"] != "*" for s in SANDBOX_POLICY["Statement"] if set(s["Action"]) & mutating)
+
+
+def test_a_key_named_by_arn_and_named_restore_groups_narrow_the_policy():
+    policy = drill_policy(check_drill_file(REPO / "drills" / "example-production.yaml"), "123456789012")
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    key = "arn:aws:kms:us-west-2:123456789012:key/mrk-0123456789abcdef0123456789abcdef"
+    assert by_sid["ReadDrKeys"]["Resource"] == [key] and "Condition" not in by_sid["ReadDrKeys"]
+    assert by_sid["LetRdsUseDrKeys"]["Condition"]["StringEquals"] == {"kms:ViaService": "rds.us-west-2.amazonaws.com"}
+    assert "arn:aws:rds:us-west-2:123456789012:pg:orders-pg16" in by_sid["RestoreDrillInstance"]["Resource"]
+    assert "arn:aws:rds:us-west-2:123456789012:subgrp:customers-dr-subnets" in by_sid["RestoreDrillInstance"]["Resource"]
+
+
+def test_every_action_an_operation_declares_for_the_step_library_is_scoped():
+    reached = {a for step in (rds_steps.find_point, rds_steps.restore, rds_steps.wait_available,
+                              rds_steps.encrypted, rds_steps.objectives_met)
+               for op in reachable_operations(step) for a in op.spec.iam_actions}
+    assert reached - NEEDS_NO_GRANT <= set(GRANTS)
+
+
+# --- the CLI, offline ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_aws_calls(monkeypatch):
+    sent = []
+    monkeypatch.setattr(botocore.endpoint.Endpoint, "make_request", lambda self, *a, **k: sent.append(a) or pytest.fail("AWS was called"))
+    return sent
+
+
+def test_plan_lists_each_steps_calls_marks_mutating_ones_and_calls_no_aws(no_aws_calls):
+    result = CliRunner().invoke(app, ["plan", str(SANDBOX_DRILL)])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "MUTATING  rds:RestoreDBInstanceFromDBSnapshot" in out
+    assert "MUTATING  rds:DeleteDBInstance" in out
+    copy_line = next(line for line in out.splitlines() if "rds:CopyDBSnapshot" in line)
+    assert copy_line.split()[0] == "MUTATING" and "only if no snapshot of the source instance is in the DR region" in copy_line
+    assert "read      sts:GetCallerIdentity" in out and f"rds:DescribeDBInstances                {PRIMARY_REGION}" in out
+    assert "rds-instance drtool-<run-id>-orders-db in eu-central-1" in out
+    assert "rds-snapshot drtool-<run-id>-billing-db-copy in eu-central-1, only if" in out
+    assert "db.t3.medium: about $0.068/h mysql, $0.072/h postgres" in out and "estimate" in out
+    assert out.count("Scenario: ") == 2
+    assert no_aws_calls == []
+
+
+def test_permissions_prints_the_same_policy_as_json_and_calls_no_aws(no_aws_calls):
+    first = CliRunner().invoke(app, ["permissions", str(SANDBOX_DRILL), "--account-id", ACCOUNT_ID])
+    second = CliRunner().invoke(app, ["permissions", str(SANDBOX_DRILL), "--account-id", ACCOUNT_ID])
+    assert first.exit_code == 0, first.output
+    assert first.output == second.output
+    assert json.loads(first.output) == SANDBOX_POLICY
+    wildcard_account = json.loads(CliRunner().invoke(app, ["permissions", str(SANDBOX_DRILL)]).output)
+    assert "arn:aws:rds:eu-central-1:*:db:drtool-*" in json.dumps(wildcard_account)
+    assert no_aws_calls == []
+
+
+@pytest.mark.parametrize("command", ["plan", "permissions"])
+def test_a_bad_drill_file_exits_2(tmp_path, command, no_aws_calls):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("drill: x\nprimary_region: eu-west-1\n")
+    result = CliRunner().invoke(app, [command, str(bad)])
+    assert result.exit_code == 2
+    assert no_aws_calls == []
+
+
+# --- declarations match the code -----------------------------------------------------------------
+
+
+def undeclared_calls(module: types.ModuleType, source: str | None = None) -> list[str]:
+    """Every declared operation or function a module's functions use without declaring it in @calls."""
+    problems = []
+    for node in ast.parse(source or inspect.getsource(module)).body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        func = getattr(module, node.name)
+        used = {id(callee): name for name, callee in _declared_callees(node, module)}
+        if not used:
+            continue
+        sites = getattr(func, "declared_calls", None)
+        if sites is None:
+            problems.append(f"{node.name} uses {', '.join(sorted(used.values()))} but has no @calls")
+            continue
+        declared = {id(func.__globals__[s.callee] if isinstance(s.callee, str) else s.callee) for s in sites}
+        problems += [f"{node.name} uses {name} without declaring it" for key, name in used.items() if key not in declared]
+    return problems
+
+
+def _declared_callees(function: ast.FunctionDef, module: types.ModuleType) -> Iterator[tuple[str, Any]]:
+    for node in ast.walk(function):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            owner = getattr(module, node.value.id, None)
+            callee = getattr(owner, node.attr, None) if isinstance(owner, types.ModuleType) else None
+            name = f"{node.value.id}.{node.attr}"
+        elif isinstance(node, ast.Name) and node.id != function.name:
+            callee, name = getattr(module, node.id, None), node.id
+        else:
+            continue
+        if callable(callee) and not isinstance(callee, type) and is_declared(callee):
+            yield name, callee
+
+
+def test_every_operation_the_drill_logic_and_steps_use_is_declared():
+    assert undeclared_calls(recovery) == []
+    assert undeclared_calls(rds_steps) == []
+
+
+UNDECLARED_EXAMPLE = """
+@calls(dr(probes.describe_instance))
+def restore_and_check(rds):
+    actions.delete_instance(rds, "x")
+    return probes.describe_instance(rds, "x")
+
+def forgot_to_declare(rds):
+    return probes.describe_snapshot(rds, "x", "")
+"""
+
+
+def test_the_declaration_check_catches_an_undeclared_operation():
+    module = types.ModuleType("drill_logic_under_test")
+    module.__dict__.update(calls=calls, dr=dr, probes=recovery.probes, actions=recovery.actions)
+    exec(compile(UNDECLARED_EXAMPLE, "drill_logic_under_test.py", "exec"), module.__dict__)
+    assert undeclared_calls(module, UNDECLARED_EXAMPLE) == [
+        "restore_and_check uses actions.delete_instance without declaring it",
+        "forgot_to_declare uses probes.describe_snapshot but has no @calls",
+    ]
