@@ -132,3 +132,19 @@ def wait_for_journal_event(tmp_path: Path, event: str, timeout: float = 60, **ma
 
 def interrupt(proc: subprocess.Popen, sig: int = signal.SIGINT) -> None:
     proc.send_signal(sig)
+
+
+def single_target_drill(tmp_path: Path, target: str) -> Path:
+    text = SANDBOX_DRILL.read_text().replace("../features/", f"{REPO}/features/")
+    from drtool.validate import check_drill_file
+
+    loaded = check_drill_file(SANDBOX_DRILL)
+    for other in loaded.drill.targets:
+        if other != target:
+            start = text.index(f"  {other}:\n")
+            end = text.find("\n\n", start)
+            text = text[:start] + (text[end + 2 :] if end != -1 else "")
+    path = tmp_path / "one-target.yaml"
+    path.write_text(text)
+    assert list(check_drill_file(path).drill.targets) == [target]
+    return path

@@ -108,15 +108,6 @@ def test_denied_copy_with_nothing_in_dr_is_an_error_and_leaves_nothing(lab, tmp_
     assert drill_resources(lab) == []
 
 
-def test_throttled_api_is_retried_and_the_drill_still_completes(lab, tmp_path):
-    lab.reset(faults=["throttling"])
-    outcome = run_drill(lab, tmp_path, timeout=240)
-    assert outcome.exit_code == 0, outcome.output
-    calls = next(r for r in outcome.journal if r["event"] == "api-calls")
-    assert calls["throttled"] > 0, "the fault must actually have throttled the drill's calls"
-    assert drill_resources(lab) == []
-
-
 def test_pytest_and_drtool_run_give_the_same_results(clean_lab, tmp_path):
     import sys
 

@@ -1,0 +1,28 @@
+"""Fault-injection matrix, part 2: an exception and a throttling storm at every step."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from drtool.sandbox.lab import Lab
+from tests.safety.matrix import cells, run_cell
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    with Lab(time_scale=600) as running:
+        yield running
+
+
+@pytest.mark.parametrize("family,kind,index", cells(("exception", "throttling")))
+def test_cell(lab, tmp_path, family, kind, index):
+    outcome, orphans = run_cell(lab, tmp_path, family, kind, index)
+    assert orphans == []
+    if kind == "exception":
+        assert outcome.exit_code == 1, outcome.output
+        assert "injected failure" in outcome.output
+    else:
+        assert outcome.exit_code in (0, 1, 3), outcome.output
+        assert any(r["event"] == "api-calls" and r["throttled"] > 0 for r in outcome.journal) or outcome.exit_code != 0
