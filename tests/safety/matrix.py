@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 
 from junitparser import JUnitXml
@@ -21,6 +22,7 @@ from tests.safety.fault_injection import INJECT_ENV
 
 # One drill file per family, each with one target, so a cell runs in seconds.
 FAMILIES = {"rds-restore": BILLING_DB}
+STORM_REAL_SECONDS = 1.5
 
 
 def family_steps(family: str) -> list[str]:
@@ -56,9 +58,14 @@ def run_cell(lab: Lab, tmp_path: Path, family: str, kind: str, index: int):
         step = family_steps(family)[index].split(" ", 1)[1]
         wait_for_journal_event(tmp_path, "step-started", step=step)
         lab.world.throttle = _storm()
+        # A storm passes: long enough to force retries in this step, short enough to keep the matrix affordable.
+        calm = threading.Timer(STORM_REAL_SECONDS, lambda: setattr(lab.world, "throttle", None))
+        calm.start()
     try:
         outcome = finish_drill(proc, tmp_path, timeout=180)
     finally:
+        if kind == "throttling":
+            calm.cancel()
         lab.world.throttle = None
 
     orphans = drill_resources(lab)
