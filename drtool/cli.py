@@ -196,6 +196,11 @@ def cleanup(
     from drtool.timing import clock_from_environment
 
     clients = SessionFactory(loaded.drill.aws if loaded else None)
+    # Cleanup deletes through the same guard as a drill: only drill-named resources in the searched regions.
+    from drtool.journal import new_run_id
+    from drtool.safety.guard import Guard
+
+    clients.add_client_hook(Guard(run_id=new_run_id(), dr_region=regions[-1], regions=regions, lookup=clients.client).attach)
     clock = clock_from_environment()
     console = _console()
     found = _cleanup_call(lambda: find_leftovers(clients, regions, now=clock.now(), older_than=min_age, run_id=run_id))

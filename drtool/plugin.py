@@ -50,6 +50,14 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
             pluginmanager.register(importlib.import_module(name), name)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    # A drill is one run with one journal and one teardown: it runs in this process, whatever -n says.
+    if config.getoption("drill", None) and config.pluginmanager.has_plugin("xdist"):
+        config.option.numprocesses = 0
+        config.option.dist = "no"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     path = config.getoption("drill")
     if not path:

@@ -60,7 +60,9 @@ def is_infrastructure_error(exc: BaseException) -> bool:
     if isinstance(exc, InfrastructureError):
         return True
     if isinstance(exc, ClientError):
-        return error_code(exc) in INFRASTRUCTURE_ERROR_CODES
+        # HTTP 403 is "forbidden" whatever the code says (some endpoints answer AccessDenied in a body botocore cannot parse).
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return error_code(exc) in INFRASTRUCTURE_ERROR_CODES or status == 403
     return isinstance(
         exc,
         (
