@@ -28,7 +28,6 @@ from typing import Any, Iterator
 
 import boto3
 import botocore.endpoint
-import botocore.session
 import pytest
 from typer.testing import CliRunner
 
