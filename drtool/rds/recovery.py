@@ -29,6 +29,7 @@ TRANSITIONAL_STATES = frozenset(
      "configuring-iam-database-auth", "maintenance"}
 )
 DELETABLE_WAIT_STATES = TRANSITIONAL_STATES
+SNAPSHOT_BUSY_STATES = frozenset({"creating", "pending", "copying"})
 # Events AWS records when a restored instance is ready; the last one before `available` marks the moment.
 READY_EVENT = re.compile(r"restored from (db )?snapshot|db instance (created|restored)|finished applying modification", re.I)
 
@@ -245,7 +246,7 @@ def _copy_across(
     ctx.progress(f"copying {point.snapshot.identifier} to {ctx.dr_region}")
     finished = poll_until(
         lambda: probes.describe_snapshot(ctx.rds_dr, copy_id, ctx.dr_region),
-        lambda snap: snap is not None and snap.status not in ("creating", "pending", "copying"),
+        lambda snap: snap is not None and snap.status not in SNAPSHOT_BUSY_STATES,
         clock=ctx.clock,
         deadline=deadline,
         interval=POLL_INTERVAL,
@@ -349,43 +350,65 @@ def check_encryption(ctx: RdsDrillContext, recovery: Recovery, target: RdsInstan
     return f"{recovery.target}: restored instance encrypted with the DR-region key {key['Arn']}: met"
 
 
+def settle_then_delete(
+    describe: Callable[[], dict[str, Any] | None],
+    status: Callable[[dict[str, Any]], str],
+    delete: Callable[[], object],
+    *,
+    clock: Clock,
+    what: str,
+    busy_states: frozenset[str],
+    wait_until_gone: bool,
+) -> bool:
+    """Wait until a resource may be deleted, delete it, and optionally wait until it is gone.
+
+    Returns False if there was nothing to delete. AWS refuses to delete a resource
+    that is still being created, so teardown waits for it rather than leaving it.
+    """
+    found = poll_until(
+        describe,
+        lambda current: current is None or status(current) not in busy_states,
+        clock=clock,
+        deadline=TEARDOWN_DEADLINE,
+        interval=POLL_INTERVAL,
+        what=f"{what} to become deletable",
+    )
+    if found is None:
+        return False
+    if status(found) != "deleting":
+        delete()
+    if wait_until_gone:
+        poll_until(describe, lambda current: current is None, clock=clock, deadline=TEARDOWN_DEADLINE, interval=POLL_INTERVAL, what=f"{what} to be deleted")
+    return True
+
+
 @calls(probes.describe_instance, actions.delete_instance)
 def remove_instance(rds: Any, identifier: str, clock: Clock) -> bool:
-    """Wait until the instance can be deleted, delete it (no final snapshot), and wait until it is gone."""
-    instance = poll_until(
+    """Delete a drill instance (no final snapshot) once it can be, and wait until it is gone."""
+    return settle_then_delete(
         lambda: probes.describe_instance(rds, identifier),
-        lambda inst: inst is None or inst.get("DBInstanceStatus") not in DELETABLE_WAIT_STATES,
+        lambda instance: instance.get("DBInstanceStatus", ""),
+        lambda: actions.delete_instance(rds, identifier),
         clock=clock,
-        deadline=TEARDOWN_DEADLINE,
-        interval=POLL_INTERVAL,
-        what=f"{identifier} to become deletable",
+        what=f"instance {identifier}",
+        busy_states=DELETABLE_WAIT_STATES,
+        wait_until_gone=True,
     )
-    if instance is None:
-        return False
-    if instance.get("DBInstanceStatus") != "deleting":
-        actions.delete_instance(rds, identifier)
-    poll_until(
-        lambda: probes.describe_instance(rds, identifier),
-        lambda inst: inst is None,
-        clock=clock,
-        deadline=TEARDOWN_DEADLINE,
-        interval=POLL_INTERVAL,
-        what=f"{identifier} to be deleted",
-    )
-    return True
 
 
 @calls(probes.describe_snapshot, actions.delete_snapshot)
 def remove_snapshot(rds: Any, identifier: str, clock: Clock) -> bool:
-    """Wait for a copy in progress to settle, then delete it."""
-    snapshot = poll_until(
-        lambda: probes.describe_snapshot(rds, identifier, ""),
-        lambda snap: snap is None or snap.status not in ("creating", "pending", "copying"),
+    """Delete a drill snapshot copy once any copy in progress has settled."""
+    return settle_then_delete(
+        lambda: _as_dict(probes.describe_snapshot(rds, identifier, "")),
+        lambda snapshot: snapshot["Status"],
+        lambda: actions.delete_snapshot(rds, identifier),
         clock=clock,
-        deadline=TEARDOWN_DEADLINE,
-        interval=POLL_INTERVAL,
-        what=f"snapshot {identifier} to become deletable",
+        what=f"snapshot {identifier}",
+        busy_states=SNAPSHOT_BUSY_STATES,
+        wait_until_gone=False,
     )
-    if snapshot is None:
-        return False
-    return actions.delete_snapshot(rds, identifier)
+
+
+def _as_dict(snapshot: Snapshot | None) -> dict[str, Any] | None:
+    return None if snapshot is None else {"Status": snapshot.status}

@@ -23,7 +23,7 @@ from drtool.aws.operations import operation
 from drtool.aws.session import ClientFactory
 from drtool.journal import Journal, LeftoverResource, iter_journals, leftover_resources, read_journal
 from drtool.rds import actions, probes
-from drtool.rds.recovery import DELETABLE_WAIT_STATES, POLL_INTERVAL, TEARDOWN_DEADLINE, remove_instance, remove_snapshot
+from drtool.rds.recovery import DELETABLE_WAIT_STATES, SNAPSHOT_BUSY_STATES, remove_instance, remove_snapshot, settle_then_delete
 from drtool.safety.tagging import (
     CANARY_PREFIX,
     CREATED_AT_KEY,
@@ -35,7 +35,7 @@ from drtool.safety.tagging import (
     run_id_from_name,
     tags_to_dict,
 )
-from drtool.timing import Clock, poll_until
+from drtool.timing import Clock
 
 RDS_INSTANCE = "rds-instance"
 RDS_CLUSTER = "rds-cluster"
@@ -353,43 +353,27 @@ def _remove_one(clients: ClientFactory, leftover: Leftover, clock: Clock, journa
 
 
 def _remove_cluster(rds: Any, identifier: str, clock: Clock) -> bool:
-    """Wait until the cluster can be deleted, delete it (no final snapshot), and wait until it is gone."""
-    cluster = poll_until(
+    return settle_then_delete(
         lambda: probes.describe_cluster(rds, identifier),
-        lambda found: found is None or found.get("Status") not in DELETABLE_WAIT_STATES,
+        lambda cluster: cluster.get("Status", ""),
+        lambda: actions.delete_cluster(rds, identifier),
         clock=clock,
-        deadline=TEARDOWN_DEADLINE,
-        interval=POLL_INTERVAL,
-        what=f"cluster {identifier} to become deletable",
+        what=f"cluster {identifier}",
+        busy_states=DELETABLE_WAIT_STATES,
+        wait_until_gone=True,
     )
-    if cluster is None:
-        return False
-    if cluster.get("Status") != "deleting":
-        actions.delete_cluster(rds, identifier)
-    poll_until(
-        lambda: probes.describe_cluster(rds, identifier),
-        lambda found: found is None,
-        clock=clock,
-        deadline=TEARDOWN_DEADLINE,
-        interval=POLL_INTERVAL,
-        what=f"cluster {identifier} to be deleted",
-    )
-    return True
 
 
 def _remove_cluster_snapshot(rds: Any, identifier: str, clock: Clock) -> bool:
-    """Wait for a snapshot or copy in progress to settle, then delete it."""
-    snapshot = poll_until(
+    return settle_then_delete(
         lambda: probes.describe_cluster_snapshot(rds, identifier),
-        lambda found: found is None or found.get("Status") not in ("creating", "pending", "copying"),
+        lambda snapshot: snapshot.get("Status", ""),
+        lambda: actions.delete_cluster_snapshot(rds, identifier),
         clock=clock,
-        deadline=TEARDOWN_DEADLINE,
-        interval=POLL_INTERVAL,
-        what=f"cluster snapshot {identifier} to become deletable",
+        what=f"cluster snapshot {identifier}",
+        busy_states=SNAPSHOT_BUSY_STATES,
+        wait_until_gone=False,
     )
-    if snapshot is None:
-        return False
-    return actions.delete_cluster_snapshot(rds, identifier)
 
 
 Remover = Callable[[Any, Leftover, Clock], bool]
