@@ -39,11 +39,12 @@ def print_summary(console: Console, result: RunResult, journal_path: str) -> Non
     for test in result.tests.values():
         style = _STYLE.get(test.status, "")
         label = _LABEL.get(test.status, test.status)
-        console.print(f"[{style}]{label}[/] {test.target or '-'}: {test.scenario}", highlight=False)
+        # One verdict per line, never wrapped, so CI logs and grep see whole verdicts.
+        console.print(f"[{style}]{label}[/] {test.target or '-'}: {test.scenario}", highlight=False, soft_wrap=True)
         for line in test.notes:
-            console.print(f"  {line}", markup=False, highlight=False)
+            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
         if test.status != PASSED and test.message and test.message not in test.notes:
-            console.print(f"  {test.message}", markup=False, highlight=False)
+            console.print(f"  {test.message}", markup=False, highlight=False, soft_wrap=True)
     if result.budget_exceeded:
         console.print(f"[bold red]BUDGET EXCEEDED:[/] {result.budget_exceeded}", highlight=False)
     for error in result.run_errors:
@@ -56,5 +57,6 @@ def print_summary(console: Console, result: RunResult, journal_path: str) -> Non
         + (f", {counts[SKIPPED]} skipped" if counts[SKIPPED] else "")
         + f" in {format_duration(result.duration_s)}{scale}.",
         highlight=False,
+        soft_wrap=True,
     )
     console.print(f"Journal: {journal_path}", highlight=False, soft_wrap=True)
