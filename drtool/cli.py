@@ -192,6 +192,7 @@ def cleanup(
     min_age = _cleanup_duration(older_than)
     from drtool.aws.session import SessionFactory
     from drtool.journal import default_journal_dir
+    from drtool.reports.cleanup import print_journal_mentions, print_leftovers
     from drtool.safety.cleanup import find_leftovers, journal_mentions
     from drtool.timing import clock_from_environment
 
@@ -205,10 +206,10 @@ def cleanup(
     console = _console()
     found = _cleanup_call(lambda: find_leftovers(clients, regions, now=clock.now(), older_than=min_age, run_id=run_id))
     ours = [leftover for leftover in found if leftover.tagged]
-    _print_leftovers(console, ours, "Drill leftovers")
-    _print_leftovers(console, [leftover for leftover in found if not leftover.tagged], "Drill-named but untagged: not touched")
+    print_leftovers(console, ours, "Drill leftovers")
+    print_leftovers(console, [leftover for leftover in found if not leftover.tagged], "Drill-named but untagged: not touched")
     journals = journal_dir or default_journal_dir()
-    _print_journal_mentions(console, journal_mentions(journals, found, regions, run_id), narrowed=min_age is not None)
+    print_journal_mentions(console, journal_mentions(journals, found, regions, run_id), narrowed=min_age is not None)
     if not ours:
         console.print(f"Nothing to clean up in {', '.join(regions)}.")
         raise typer.Exit(0)
@@ -256,35 +257,6 @@ def _cleanup_call(call):
             raise
         typer.echo(f"drtool cleanup: could not reach AWS: {describe_error(exc)}", err=True)
         raise typer.Exit(EXIT_COULD_NOT_REACH_AWS)
-
-
-def _print_leftovers(console, leftovers, title: str) -> None:
-    from rich.table import Table
-
-    from drtool.timing import format_duration
-
-    if not leftovers:
-        return
-    table = Table(title=title, title_justify="left")
-    for column in ("kind", "identifier", "region", "age", "run id", "status"):
-        table.add_column(column, overflow="fold")
-    for leftover in leftovers:
-        age = format_duration(leftover.age) if leftover.age is not None else "unknown"
-        table.add_row(leftover.kind, leftover.label, leftover.region, age, leftover.run_id or "unknown", leftover.status)
-    console.print(table)
-
-
-def _print_journal_mentions(console, mentions, narrowed: bool) -> None:
-    for mention in mentions:
-        resource = mention.resource
-        what = f"journal of run {resource.run_id}: {resource.kind} {resource.identifier} in {resource.region} was created and never deleted"
-        if mention.found is not None:
-            state = "found, listed above" if mention.found.tagged else "found but untagged, not touched"
-        elif not mention.region_searched:
-            state = "in a region not searched"
-        else:
-            state = "not selected (gone, or younger than --older-than)" if narrowed else "no longer in AWS"
-        console.print(f"{what}: {state}")
 
 
 def _remove_and_report(console, clients, clock, leftovers, journal_dir: Path) -> int:

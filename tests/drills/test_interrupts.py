@@ -57,3 +57,24 @@ def test_budget_stops_the_drill_and_tears_down(clean_lab, tmp_path):
     cases = [case for suite in outcome.junit for case in suite]
     assert any(case.name == "sandbox / run" and case.result[0]._tag == "failure" for case in cases)
     assert drill_resources(clean_lab) == []
+
+
+def test_sigkill_leaves_a_journal_that_cleanup_acts_on(clean_lab, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO, lab_env
+
+    proc = start_drill(clean_lab, tmp_path)
+    created = wait_for_journal_event(tmp_path, "resource-created", kind="rds-instance")
+    proc.kill()
+    proc.wait(timeout=30)
+    assert any(created["identifier"] in line for line in drill_resources(clean_lab)), "the killed run left its instance"
+
+    cleanup = subprocess.run(
+        [sys.executable, "-m", "drtool.cli", "cleanup", str(REPO / "drills" / "sandbox.yaml"), "--yes"],
+        env=lab_env(clean_lab, tmp_path), capture_output=True, text=True, timeout=120,
+    )
+    assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
+    assert f"journal of run {created['run_id']}: rds-instance {created['identifier']}" in cleanup.stdout
+    assert drill_resources(clean_lab) == []

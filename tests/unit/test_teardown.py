@@ -1,0 +1,36 @@
+"""Teardown reports every failure and still deletes the rest, newest first."""
+
+from __future__ import annotations
+
+import pytest
+
+from drtool.journal import Journal, read_journal
+from drtool.safety.teardown import Teardown, TeardownError, TrackedResource
+from drtool.timing import SystemClock
+
+
+def test_a_failed_deletion_is_reported_and_the_rest_still_deleted(tmp_path):
+    journal = Journal(tmp_path / "run.jsonl", "abcd1234", SystemClock())
+    teardown = Teardown(journal, SystemClock(), scope="test")
+    order: list[str] = []
+
+    def remover(name: str, fail: bool = False):
+        def remove() -> bool:
+            order.append(name)
+            if fail:
+                raise RuntimeError(f"{name} is stuck")
+            return True
+
+        return remove
+
+    for name, fail in (("first", False), ("second", True), ("third", False)):
+        teardown.announce(TrackedResource("rds-instance", name, "eu-central-1", "t", remover(name, fail)))
+
+    with pytest.raises(TeardownError, match="second is stuck"):
+        teardown.run()
+
+    assert order == ["third", "second", "first"]
+    events = [(r["event"], r.get("identifier")) for r in read_journal(journal.path)]
+    assert ("resource-delete-failed", "second") in events
+    assert ("resource-deleted", "first") in events and ("resource-deleted", "third") in events
+    assert any(line.startswith("teardown FAILED: could not delete rds-instance second") for line in teardown.summary_lines())
