@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from junitparser import JUnitXml
 
 from drtool.journal import read_journal
@@ -25,8 +26,14 @@ SANDBOX_DRILL = REPO / "drills" / "sandbox.yaml"
 
 
 def client(lab: Lab, service: str, region: str = DR_REGION):
+    # The lab's throttling fault applies to the tests' own checks too: retry like a patient operator.
     return boto3.client(
-        service, region_name=region, endpoint_url=lab.endpoint, aws_access_key_id="testing", aws_secret_access_key="testing"
+        service,
+        region_name=region,
+        endpoint_url=lab.endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"mode": "standard", "max_attempts": 30}),
     )
 
 
