@@ -32,7 +32,8 @@ app.add_typer(sandbox_app, name="sandbox")
 def _console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    # Bind the real stream now: pytest swaps sys.stdout while a drill runs, and live progress must still show.
+    return Console(file=sys.stderr if stderr else sys.stdout, highlight=False)
 
 
 def _fail_invalid(message: str) -> None:

@@ -28,6 +28,8 @@ class _Row:
     step: str = "starting"
     detail: str = ""
     objective_s: float | None = None
+    recovery_started_mono: float | None = None
+    recovery_ended_mono: float | None = None
     done: str = ""
     finished_mono: float | None = None
     notes: list[str] = field(default_factory=list)
@@ -77,11 +79,15 @@ class LiveProgress:
                     objective_s=target.objectives.rto.total_seconds() if target is not None else None,
                 )
                 return
-            row = self.rows.get(test)
+            row = self.rows.get(test) if test else self._running_row_for(record.get("target"))
             if row is None:
                 return
             if event == "step-started":
                 row.step, row.detail = f"{record['keyword']} {record['step']}", ""
+            elif event == "recovery-started":
+                row.recovery_started_mono = record["mono"]
+            elif event == "instance-available":
+                row.recovery_ended_mono = record["mono"]
             elif event == "progress":
                 row.detail = record["message"]
             elif event == "teardown-started":
@@ -92,21 +98,32 @@ class LiveProgress:
                 row.done = record["status"]
             elif event == "test-finished":
                 row.finished_mono = record["mono"]
+                if row.recovery_started_mono is not None and row.recovery_ended_mono is None:
+                    row.recovery_ended_mono = record["mono"]
                 row.done = row.done or "passed"
                 row.step, row.detail = "finished", ""
+
+    def _running_row_for(self, target: str | None) -> _Row | None:
+        """Drill logic records by target; the scenario drilling it now is the unfinished row for that target."""
+        running = [row for row in self.rows.values() if row.target == target and row.finished_mono is None]
+        return running[-1] if running else None
 
     def _render(self) -> Any:
         table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
         table.add_column("")
         table.add_column("target")
         table.add_column("step")
-        table.add_column("elapsed / RTO", justify="right")
+        table.add_column("recovery / RTO", justify="right")
         now = self._run.clock.monotonic() if self._run else 0.0
         with self._lock:
             rows = list(self.rows.values())
         for row in rows:
-            end = row.finished_mono if row.finished_mono is not None else now
-            elapsed = format_duration(max(0.0, end - row.started_mono))
+            # Recovery time runs from the start of recovery until the restore is available, as the RTO does.
+            if row.recovery_started_mono is None:
+                elapsed = "-"
+            else:
+                end = row.recovery_ended_mono if row.recovery_ended_mono is not None else now
+                elapsed = format_duration(max(0.0, end - row.recovery_started_mono))
             budget = f" / {format_duration(row.objective_s)}" if row.objective_s else ""
             marker: Any = {"passed": "[green]ok[/]", "failed": "[red]FAIL[/]", "error": "[yellow]ERR[/]"}.get(row.done) or Spinner("dots")
             step = row.step + (f"\n[dim]{row.detail}[/]" if row.detail else "")

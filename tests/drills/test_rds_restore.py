@@ -32,6 +32,7 @@ def test_sandbox_drill_restores_both_databases_and_meets_objectives(clean_lab, t
     # billing-db has nothing in the DR region, so the copy counts towards its RTO.
     assert measurements[(BILLING_DB, "RTO")]["measured_s"] >= settings.restore_seconds + settings.snapshot_copy_seconds * 0.95
     assert any("orders-db: restored in eu-central-1 in" in line and "(RTO 30m): met" in line for line in outcome.verdicts())
+    assert "recovery / RTO" in outcome.output, "the live view ends with its final state"
 
     cases = {case.name: case for suite in outcome.junit for case in suite}
     assert set(cases) == {f"sandbox / Restore the newest recoverable point of a database in the DR region / {t}" for t in TARGETS}
@@ -126,3 +127,32 @@ def test_pytest_and_drtool_run_give_the_same_results(clean_lab, tmp_path):
     assert names == sorted(f"sandbox / Restore the newest recoverable point of a database in the DR region / {t}" for t in TARGETS)
     assert "2 passed" in via_pytest.output
     assert {k for k, m in via_pytest.measurements().items() if m["met"]} == {(t, n) for t in TARGETS for n in ("RTO", "RPO")}
+
+
+def test_live_progress_refreshes_on_a_terminal(clean_lab, tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.helpers import lab_env, single_target_drill
+
+    drill = single_target_drill(tmp_path, ORDERS_DB)
+    controller, terminal = pty.openpty()
+    env = {**lab_env(clean_lab, tmp_path), "TERM": "xterm", "COLUMNS": "120", "LINES": "40"}
+    proc = subprocess.Popen([sys.executable, "-m", "drtool.cli", "run", str(drill)], stdin=terminal, stdout=terminal, stderr=terminal, env=env)
+    os.close(terminal)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        screen += chunk
+    assert proc.wait(timeout=120) == 0
+    before_summary = screen.split(b"drill sandbox, run")[0]
+    # Rich redraws the live table in place; several redraws before the summary prove it reached the terminal live.
+    assert before_summary.count(b"recovery / RTO") >= 3
+    assert b"drtool-" in before_summary, "the live view names the instance being restored"
