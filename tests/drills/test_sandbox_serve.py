@@ -1,0 +1,42 @@
+"""`drtool sandbox serve` prints what another process needs to use the lab, and that process sees the lab's world."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import boto3
+
+from tests.helpers import SANDBOX_DRILL
+
+
+def test_serve_prints_exports_that_other_processes_can_use(tmp_path):
+    server = subprocess.Popen(
+        [sys.executable, "-m", "drtool.cli", "sandbox", "serve", "--time-scale", "600"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        exports: dict[str, str] = {}
+        first = server.stdout.readline()
+        assert first.startswith("drtool sandbox listening on http://127.0.0.1:"), first
+        for line in server.stdout:
+            if line.startswith("export "):
+                name, _, value = line.removeprefix("export ").strip().partition("=")
+                exports[name] = value
+                if name == "AWS_EC2_METADATA_DISABLED":
+                    break
+        assert exports["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+
+        rds = boto3.client("rds", region_name="eu-west-1", endpoint_url=exports["AWS_ENDPOINT_URL"],
+                           aws_access_key_id=exports["AWS_ACCESS_KEY_ID"], aws_secret_access_key=exports["AWS_SECRET_ACCESS_KEY"])
+        assert {"orders-db", "billing-db"} <= {i["DBInstanceIdentifier"] for i in rds.describe_db_instances()["DBInstances"]}
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | exports | {"DRTOOL_JOURNAL_DIR": str(tmp_path)}
+        drill = subprocess.run([sys.executable, "-m", "drtool.cli", "run", str(SANDBOX_DRILL)], env=env, capture_output=True, text=True, timeout=120)
+        assert drill.returncode == 0, drill.stdout + drill.stderr
+        assert "(RTO 30m): met" in drill.stdout
+    finally:
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=30) == 0
