@@ -17,6 +17,7 @@ REPLICATION_PAUSED = "replication-paused"
 DR_KEY_DISABLED = "dr-key-disabled"
 NO_DR_SNAPSHOT = "no-dr-snapshot"
 THROTTLING = "throttling"
+TEARDOWN_DENIED = "teardown-denied"
 
 FAULTS: dict[str, Fault] = {
     fault.name: fault
@@ -26,6 +27,7 @@ FAULTS: dict[str, Fault] = {
         Fault(DR_KEY_DISABLED, "The DR-region alias/dr-rds KMS key is disabled, so DR restores and copies fail."),
         Fault(NO_DR_SNAPSHOT, "No snapshot exists in the DR region and copying one into it is denied."),
         Fault(THROTTLING, "The RDS API is throttled (300 burst, 12/s, bucket empty, a neighbour uses 11/s)."),
+        Fault(TEARDOWN_DENIED, "Deleting DB instances is denied, so teardown fails and leaves them for `drtool cleanup`."),
     )
 }
 

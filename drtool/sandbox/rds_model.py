@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from moto.rds.exceptions import RDSClientError
 from moto.rds.models import DBInstance, DBSnapshot, RDSBackend
 
-from drtool.sandbox.faults import NO_DR_SNAPSHOT
+from drtool.sandbox.faults import NO_DR_SNAPSHOT, TEARDOWN_DENIED
 from drtool.sandbox.seed import DR_REGION
 
 if TYPE_CHECKING:
@@ -128,6 +128,10 @@ class RdsModel:
         instance = backend.databases.get(instance_id)
         if instance is None:
             return  # moto raises DBInstanceNotFound
+        if self.world.has_fault(TEARDOWN_DENIED):
+            raise RDSClientError(
+                "AccessDenied", f"User is not authorized to perform: rds:DeleteDBInstance on resource {instance.arn}"
+            )
         if instance.status == "creating":
             raise invalid_state(f"Instance {instance_id} is currently creating - it cannot be deleted yet.")
         if instance.status == "deleting":

@@ -78,3 +78,32 @@ def test_sigkill_leaves_a_journal_that_cleanup_acts_on(clean_lab, tmp_path):
     assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
     assert f"journal of run {created['run_id']}: rds-instance {created['identifier']}" in cleanup.stdout
     assert drill_resources(clean_lab) == []
+
+
+def test_failed_teardown_is_an_error_that_names_what_is_left(lab, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO, lab_env
+
+    lab.reset(faults=["teardown-denied"])
+    outcome = finish_drill(start_drill(lab, tmp_path), tmp_path)
+
+    assert outcome.exit_code == 3, outcome.output
+    cases = [case for suite in outcome.junit for case in suite]
+    assert len(cases) == 2, "one testcase per target, even when teardown fails too"
+    for case in cases:
+        assert case.result[0]._tag == "error"
+        assert "teardown" in case.result[0].message and "AccessDenied" in case.result[0].message
+    assert "teardown FAILED: could not delete rds-instance drtool-" in outcome.output
+    left = drill_resources(lab)
+    assert len([line for line in left if "instance" in line]) == 2
+
+    lab.world.faults = lab.world.faults - {"teardown-denied"}  # the denial is lifted; cleanup removes what is left
+    cleanup = subprocess.run(
+        [sys.executable, "-m", "drtool.cli", "cleanup", str(REPO / "drills" / "sandbox.yaml"), "--yes"],
+        env=lab_env(lab, tmp_path), capture_output=True, text=True, timeout=120,
+    )
+    assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
+    assert "was created and never deleted" in cleanup.stdout
+    assert drill_resources(lab) == []
