@@ -32,6 +32,7 @@ from drtool.validate import check_drill_file
 
 RUN_KEY = pytest.StashKey[DrillRun]()
 BUDGET_KEY = pytest.StashKey[BudgetWatch]()
+STEP_START_KEY = pytest.StashKey[float]()
 _EACH_TARGET = re.compile(EACH_TARGET_STEP)
 
 
@@ -203,19 +204,25 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_bdd_before_step(request, feature, scenario, step, step_func) -> None:
     run = _run(request.config)
     if run is not None:
+        request.node.stash[STEP_START_KEY] = run.clock.monotonic()
         run.journal.write("step-started", test=request.node.nodeid, keyword=step.keyword, step=step.name)
 
 
 def pytest_bdd_after_step(request, feature, scenario, step, step_func, step_func_args) -> None:
-    run = _run(request.config)
-    if run is not None:
-        run.journal.write("step-passed", test=request.node.nodeid, step=step.name)
+    _step_ended(request, step, "step-passed")
 
 
 def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception) -> None:
+    _step_ended(request, step, "step-failed", error=_one_line(exception))
+
+
+def _step_ended(request: pytest.FixtureRequest, step, event: str, **fields: Any) -> None:
     run = _run(request.config)
-    if run is not None:
-        run.journal.write("step-failed", test=request.node.nodeid, step=step.name, error=_one_line(exception))
+    if run is None:
+        return
+    started = request.node.stash.get(STEP_START_KEY, None)
+    duration = round(run.clock.monotonic() - started, 3) if started is not None else None
+    run.journal.write(event, test=request.node.nodeid, step=step.name, duration_s=duration, **fields)
 
 
 @pytest.hookimpl(wrapper=True)

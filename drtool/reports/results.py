@@ -134,7 +134,7 @@ def summarize(records: list[dict[str, Any]]) -> RunResult:
         elif event in ("step-passed", "step-failed") and test.steps:
             step = test.steps[-1]
             step.status = "passed" if event == "step-passed" else "failed"
-            step.duration_s = record["mono"] - step.started_mono
+            step.duration_s = record.get("duration_s") or record["mono"] - step.started_mono
             step.error = record.get("error")
         elif event == "note":
             test.notes.append(record["line"])
