@@ -2,8 +2,10 @@
 
 One testcase per scenario and target, named "drill / scenario / target".
 Measured figures go where every consumer shows them: the failure message and
-system-out. Suite-level properties carry run facts; per-testcase properties
-are avoided because common consumers reject or ignore them. No ANSI codes.
+system-out. They also go in per-testcase properties for tools that read them
+(Jenkins with keepProperties); GitLab and the GitHub Actions reporters ignore
+those, and Jenkins' junit-10.xsd does not allow them, which is why nothing
+relies on them alone. No ANSI codes.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
+from junitparser import Error, Failure, JUnitXml, Properties, Property, Skipped, TestCase, TestSuite
 
 from drtool.reports.results import ERROR, FAILED, INTERRUPTED, SKIPPED, RunResult, TestResult
 from drtool.timing import format_duration
@@ -39,6 +41,17 @@ def _system_out(test: TestResult) -> str:
     return "\n".join(lines)
 
 
+def _add_measurements(case: TestCase, test: TestResult) -> None:
+    if not test.measurements:
+        return
+    properties = Properties()
+    for measurement in test.measurements:
+        name = measurement["name"]
+        for key in ("measured_s", "objective_s", "met", "source"):
+            properties.add_property(Property(f"{name}.{key}", clean(str(measurement[key]))))
+    case._elem.insert(0, properties._elem)  # properties come first in a testcase, as consumers expect
+
+
 def render(result: RunResult) -> JUnitXml:
     suite = TestSuite(f"drtool: {result.drill}")
     suite.add_property("drtool.run_id", result.run_id)
@@ -62,6 +75,7 @@ def render(result: RunResult) -> JUnitXml:
                 outcome.text = clean(test.details)
             case.result = [outcome]
         case.system_out = clean(_system_out(test))
+        _add_measurements(case, test)
         suite.add_testcase(case)
     if result.run_errors or result.budget_exceeded:
         case = TestCase(clean(f"{result.drill} / run"), classname=clean(f"drtool.{result.drill}"))

@@ -38,6 +38,11 @@ def test_sandbox_drill_restores_both_databases_and_meets_objectives(clean_lab, t
     assert set(cases) == {f"sandbox / Restore the newest recoverable point of a database in the DR region / {t}" for t in TARGETS}
     assert all(case.is_passed for case in cases.values())
     assert all("(RTO 30m): met" in case.system_out for case in cases.values())
+    for target in TARGETS:
+        case = cases[f"sandbox / Restore the newest recoverable point of a database in the DR region / {target}"]
+        properties = {p.get("name"): p.get("value") for p in case._elem.iter("property")}
+        assert float(properties["RTO.measured_s"]) == measurements[(target, "RTO")]["measured_s"]
+        assert properties["RTO.objective_s"] == "1800.0" and properties["RPO.met"] == "True"
 
     assert drill_resources(clean_lab) == []
     assert production_state(clean_lab) == before
