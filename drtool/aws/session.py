@@ -29,7 +29,8 @@ class ClientFactory(Protocol):
     def client(self, service: str, region: str) -> Any: ...
 
 
-DEFAULT_RETRIES = {"mode": "adaptive", "max_attempts": 10}
+# Ten attempts in all; adaptive mode also slows this client down when AWS throttles it.
+DEFAULT_RETRIES = {"mode": "adaptive", "total_max_attempts": 10}
 
 
 class SessionFactory:

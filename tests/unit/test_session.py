@@ -1,0 +1,54 @@
+"""The session factory honours the standard AWS configuration and a drill's role."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from drtool.aws.session import SessionFactory
+from drtool.config import AwsAccess
+from drtool.sandbox.lab import Lab
+
+
+def test_per_service_endpoint_variables_are_honoured(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_RDS", "http://127.0.0.1:4599")
+    factory = SessionFactory()
+    assert factory.client("rds", "eu-west-1").meta.endpoint_url == "http://127.0.0.1:4599"
+    assert factory.client("kms", "eu-west-1").meta.endpoint_url == "http://127.0.0.1:4566"
+
+
+def test_clients_retry_throttling_and_are_cached(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    factory = SessionFactory()
+    client = factory.client("rds", "eu-central-1")
+    assert client is factory.client("rds", "eu-central-1")
+    assert client.meta.config.retries["mode"] == "adaptive" and client.meta.config.retries["total_max_attempts"] == 10
+
+
+def test_hooks_cannot_be_added_after_clients_exist(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    factory = SessionFactory()
+    factory.client("sts", "eu-west-1")
+    with pytest.raises(RuntimeError):
+        factory.add_client_hook(lambda client, service, region: None)
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    with Lab(time_scale=600) as running:
+        yield running
+
+
+def test_the_drill_role_is_assumed(lab, monkeypatch):
+    for name, value in lab.environment().items():
+        monkeypatch.setenv(name, value)
+    role = "arn:aws:iam::123456789012:role/drtool-drill"
+    factory = SessionFactory(AwsAccess(role_arn=role, session_name="monthly-drill"))
+    identity = factory.client("sts", "eu-west-1").get_caller_identity()
+    assert identity["Arn"] == "arn:aws:sts::123456789012:assumed-role/drtool-drill/monthly-drill"
