@@ -112,6 +112,30 @@ def run(
     raise typer.Exit(int(code))
 
 
+@app.command()
+def report(
+    journal: Path = typer.Argument(..., help="A run journal (.jsonl), e.g. from ~/.local/state/drtool/runs."),
+    junit_xml: Optional[Path] = typer.Option(None, "--junit-xml", help="Write JUnit XML here."),
+) -> None:
+    """Render a run's summary (and JUnit XML) again from its journal, even one a killed run left. Exits as the run did."""
+    from drtool.journal import read_journal
+    from drtool.reports import junit
+    from drtool.reports.results import summarize
+    from drtool.reports.terminal import print_summary
+
+    try:
+        records = read_journal(journal)
+    except OSError as exc:
+        _fail_invalid(f"{journal}: cannot read the journal: {exc.strerror}")
+    if not records or records[0].get("event") != "run-started":
+        _fail_invalid(f"{journal}: not a drtool run journal")
+    result = summarize(records)
+    print_summary(_console(), result, str(journal))
+    if junit_xml is not None:
+        junit.write(result, junit_xml)
+    raise typer.Exit(int(result.exit_code()))
+
+
 def _start_lab(time_scale: float, faults: list[str]):
     from drtool.sandbox.faults import validate_faults
     from drtool.sandbox.lab import Lab

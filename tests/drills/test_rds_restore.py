@@ -161,3 +161,20 @@ def test_live_progress_refreshes_on_a_terminal(clean_lab, tmp_path):
     # Rich redraws the live table in place; several redraws before the summary prove it reached the terminal live.
     assert before_summary.count(b"recovery / RTO") >= 3
     assert b"drtool-" in before_summary, "the live view names the instance being restored"
+
+
+def test_report_renders_the_same_results_from_the_journal_alone(clean_lab, tmp_path):
+    import subprocess
+    import sys
+
+    outcome = run_drill(clean_lab, tmp_path)
+    assert outcome.exit_code == 0, outcome.output
+    [journal] = (tmp_path / "journal").glob("*.jsonl")
+    again = subprocess.run(
+        [sys.executable, "-m", "drtool.cli", "report", str(journal), "--junit-xml", str(tmp_path / "again.xml")],
+        capture_output=True, text=True, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"}, timeout=60,
+    )
+    assert again.returncode == 0, again.stderr
+    first = (tmp_path / "junit.xml").read_text()
+    assert (tmp_path / "again.xml").read_text() == first
+    assert all(line in again.stdout for line in outcome.verdicts())

@@ -134,3 +134,9 @@ def test_cli_exits_2_naming_file_and_line_without_calling_aws(tmp_path, command,
 def test_published_schema_is_current():
     published = json.loads((REPO / "docs" / "drill.schema.json").read_text())
     assert published == drill_json_schema()
+
+
+def test_report_refuses_a_file_that_is_not_a_journal(tmp_path):
+    junk = write(tmp_path, '{"event": "something-else"}\n', "junk.jsonl")
+    result = CliRunner().invoke(app, ["report", str(junk)])
+    assert result.exit_code == 2 and "not a drtool run journal" in result.output
