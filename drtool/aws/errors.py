@@ -83,4 +83,6 @@ def describe_error(exc: BaseException) -> str:
         err = exc.response.get("Error", {})
         op = getattr(exc, "operation_name", "call")
         return f"{op}: {err.get('Code', 'Error')}: {err.get('Message') or 'no message'}"
+    if isinstance(exc, InfrastructureError):
+        return str(exc)
     return f"{type(exc).__name__}: {exc}"
