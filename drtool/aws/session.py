@@ -10,6 +10,7 @@ them), so no code path reaches AWS around them.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any, Callable, Protocol
 
@@ -26,6 +27,10 @@ ClientHook = Callable[[Any, str, str], None]
 
 
 class ClientFactory(Protocol):
+    def _profile_sets_retries(self) -> bool:
+        scoped = self.session._session.get_scoped_config()
+        return "retry_mode" in scoped or "max_attempts" in scoped
+
     def client(self, service: str, region: str) -> Any: ...
 
 
@@ -72,12 +77,18 @@ class SessionFactory:
         return _assumed_role_session(base, self.access)
 
     def client_config(self) -> botocore.config.Config:
+        # A retry mode or attempt count set the standard way (environment, profile) wins over drtool's default.
+        configured = os.environ.get("AWS_RETRY_MODE") or os.environ.get("AWS_MAX_ATTEMPTS") or self._profile_sets_retries()
         return botocore.config.Config(
-            retries=dict(self.retries),
+            retries=None if configured else dict(self.retries),
             user_agent_appid=f"drtool-{__version__}",
             connect_timeout=10,
             read_timeout=60,
         )
+
+    def _profile_sets_retries(self) -> bool:
+        scoped = self.session._session.get_scoped_config()
+        return "retry_mode" in scoped or "max_attempts" in scoped
 
     def client(self, service: str, region: str) -> Any:
         key = (service, region)

@@ -30,6 +30,15 @@ def test_clients_retry_throttling_and_are_cached(monkeypatch):
     assert client.meta.config.retries["mode"] == "adaptive" and client.meta.config.retries["total_max_attempts"] == 10
 
 
+def test_retry_settings_from_the_environment_win(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("AWS_RETRY_MODE", "standard")
+    retries = SessionFactory().client("rds", "eu-west-1").meta.config.retries
+    assert retries == {"total_max_attempts": 3, "mode": "standard"}
+
+
 def test_hooks_cannot_be_added_after_clients_exist(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
