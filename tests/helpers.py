@@ -25,15 +25,18 @@ REPO = Path(__file__).resolve().parent.parent
 SANDBOX_DRILL = REPO / "drills" / "sandbox.yaml"
 
 
-def client(lab: Lab, service: str, region: str = DR_REGION):
-    # The lab's throttling fault applies to the tests' own checks too: retry like a patient operator.
+def client(lab: Lab, service: str, region: str = DR_REGION, config: Config | None = None):
+    """A plain boto3 client pointed at the lab, as any other tool would build one.
+
+    By default it retries patiently: the lab's throttling fault applies to the tests' own checks too.
+    """
     return boto3.client(
         service,
         region_name=region,
         endpoint_url=lab.endpoint,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
-        config=Config(retries={"mode": "standard", "max_attempts": 30}),
+        config=config or Config(retries={"mode": "standard", "max_attempts": 30}),
     )
 
 

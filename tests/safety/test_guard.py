@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Iterator
-
 import pytest
 
 from drtool.aws.session import SessionFactory
 from drtool.safety.guard import Guard, GuardRefused
 from drtool.safety.tagging import CANARY_PREFIX, drill_tags, resource_name
-from drtool.sandbox.lab import Lab
 from drtool.sandbox.seed import DR_REGION, ORDERS_DB, PRIMARY_REGION, REPLICA_BUCKET, SOURCE_BUCKET
 from tests.helpers import production_state
 
 RUN_ID = "0badc0de"
-
-
-@pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
-    with Lab(time_scale=600) as running:
-        yield running
 
 
 @pytest.fixture

@@ -2,26 +2,19 @@ from __future__ import annotations
 
 from typing import Iterator
 
-import boto3
 import pytest
 from botocore.config import Config
 
 from drtool.sandbox.lab import Lab
+from tests.helpers import client
 
 # 1 real second is 20 world minutes: a 12-minute restore takes 0.6 s.
 TIME_SCALE = 1200
 
 
 def make_client(lab: Lab, service: str, region: str, **config: object):
-    """A plain boto3 client pointed at the lab, as any drill would build one."""
-    return boto3.client(
-        service,
-        region_name=region,
-        endpoint_url=lab.endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(**config) if config else None,
-    )
+    """A client with botocore's own defaults unless the test asks for more."""
+    return client(lab, service, region, Config(**config))
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Iterator
-
 import pytest
 
 from drtool.aws.session import SessionFactory
 from drtool.config import AwsAccess
-from drtool.sandbox.lab import Lab
 
 
 def test_per_service_endpoint_variables_are_honoured(monkeypatch):
@@ -46,12 +43,6 @@ def test_hooks_cannot_be_added_after_clients_exist(monkeypatch):
     factory.client("sts", "eu-west-1")
     with pytest.raises(RuntimeError):
         factory.add_client_hook(lambda client, service, region: None)
-
-
-@pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
-    with Lab(time_scale=600) as running:
-        yield running
 
 
 def test_the_drill_role_is_assumed(lab, monkeypatch):
