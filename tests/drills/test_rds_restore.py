@@ -156,7 +156,7 @@ def test_live_progress_refreshes_on_a_terminal(clean_lab, tmp_path):
         if not chunk:
             break
         screen += chunk
-    assert proc.wait(timeout=120) == 0
+    assert proc.wait(timeout=120) == 0, screen.decode(errors="replace")[-3000:]
     before_summary = screen.split(b"drill sandbox, run")[0]
     # Rich redraws the live table in place; several redraws before the summary prove it reached the terminal live.
     assert before_summary.count(b"recovery / RTO") >= 3
