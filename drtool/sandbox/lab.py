@@ -15,7 +15,8 @@ from moto.server import ThreadedMotoServer
 
 from drtool.sandbox.faults import validate_faults
 from drtool.sandbox.patches import WorldPatches
-from drtool.sandbox.seed import PRIMARY_REGION, SeededWorld, seed
+from drtool.sandbox.backups import BACKUP_INTERVAL, NightlyBackups
+from drtool.sandbox.seed import PRIMARY_REGION, SeededWorld, latest_backup_before, seed
 from drtool.sandbox.world import World, WorldSettings
 from drtool.timing import CLOCK_ENV, ScaledClock
 
@@ -111,6 +112,7 @@ class Lab:
         moto_api_backend.reset()
         self.world = World(self.clock, self.settings, faults)
         self.seeded = seed(self.endpoint, self.world)
+        self.world.schedule(NightlyBackups(self.seeded, latest_backup_before(self.seeded.seeded_at) + BACKUP_INTERVAL))
         if self.enforce_iam:
             self.admin_credentials = _create_admin(self.endpoint)
             _enforce_iam(True)

@@ -41,8 +41,10 @@ BILLING_DB = "billing-db"
 DB_INSTANCES = (ORDERS_DB, BILLING_DB)
 # Only orders-db has a copy in the DR region; billing-db must be copied across by the drill.
 DR_COPIED_INSTANCES = (ORDERS_DB,)
-AUTOMATED_BACKUP_HOUR = 3
 AUTOMATED_BACKUP_DAYS = 3
+# The newest backup is this old when a lab starts, whatever the time of day, so seeded drills are repeatable.
+LATEST_BACKUP_AGE = timedelta(hours=6)
+DR_COPY_LAG = timedelta(hours=1)
 
 PRIMARY_SUBNET_GROUP = "prod-db-subnets"
 PRIMARY_SECURITY_GROUP_NAME = "prod-db-sg"
@@ -55,6 +57,10 @@ REPLICATION_RULE_ID = "orders-data-to-dr"
 REPLICATION_ROLE_NAME = "s3-replication-orders-data"
 
 SECRET_NAME = "prod/orders/db-credentials"
+
+
+def latest_backup_before(now: datetime) -> datetime:
+    return (now - LATEST_BACKUP_AGE).replace(second=0, microsecond=0)
 
 
 def key_alias(data_class: str) -> str:
@@ -160,9 +166,7 @@ def _seed_databases(clients: _Clients, seeded: SeededWorld, now: datetime) -> No
     rds = clients.get("rds", PRIMARY_REGION)
     backend = rds_backends[ACCOUNT_ID][PRIMARY_REGION]
     engines = {ORDERS_DB: ("postgres", "16.4", 5432), BILLING_DB: ("mysql", "8.0.39", 3306)}
-    latest_backup = now.replace(hour=AUTOMATED_BACKUP_HOUR, minute=0, second=0, microsecond=0)
-    if latest_backup > now:
-        latest_backup -= timedelta(days=1)
+    latest_backup = latest_backup_before(now)
     for instance_id, (engine, version, port) in engines.items():
         rds.create_db_instance(
             DBInstanceIdentifier=instance_id,
@@ -208,13 +212,13 @@ def _seed_databases(clients: _Clients, seeded: SeededWorld, now: datetime) -> No
 
 
 def _seed_dr_snapshot_copies(clients: _Clients, seeded: SeededWorld, now: datetime) -> None:
-    """The copies a nightly AWS Backup copy job made into the DR region, about three hours ago."""
+    """The copies a nightly AWS Backup copy job made into the DR region, an hour after the backup."""
     source_backend = rds_backends[ACCOUNT_ID][PRIMARY_REGION]
     dr_backend = rds_backends[ACCOUNT_ID][DR_REGION]
     rds = clients.get("rds", DR_REGION)
     for instance_id in DR_COPIED_INSTANCES:
         source = source_backend.database_snapshots[seeded.latest_snapshot(instance_id)]
-        copied_at = now - timedelta(hours=3)
+        copied_at = source.original_snapshot_create_time + DR_COPY_LAG
         target = f"{instance_id}-dr-copy-{source.original_snapshot_create_time:%Y-%m-%d-%H-%M}"
         rds.copy_db_snapshot(
             SourceDBSnapshotIdentifier=source.arn,

@@ -96,7 +96,19 @@ class World:
         """Advance every job to the current world time."""
         with self.lock:
             now = self.now()
-            self._jobs = [job for job in self._jobs if not job.advance(now)]
+            # Jobs may schedule jobs (a backup job starts copies): keep those apart from the ones advanced now.
+            current, self._jobs = self._jobs, []
+            unfinished: list[Job] = []
+            position = 0
+            try:
+                for position, job in enumerate(current):
+                    if not job.advance(now):
+                        unfinished.append(job)
+            except BaseException:
+                unfinished.extend(current[position:])  # the failing job, and those after it, try again next tick
+                raise
+            finally:
+                self._jobs = unfinished + self._jobs
             self.replication.advance(now)
 
     def start(self) -> None:

@@ -77,7 +77,9 @@ def test_rds_world_in_primary_and_dr(baseline, aws):
     assert dr_copy["KmsKeyId"] == baseline.seeded.key_arn("rds", DR_REGION)
     assert dr_copy["SourceDBSnapshotIdentifier"].startswith(f"arn:aws:rds:{PRIMARY_REGION}:")
     seeded_at = baseline.seeded.seeded_at.replace(tzinfo=timezone.utc)
-    assert seeded_at - dr_copy["SnapshotCreateTime"] == timedelta(hours=3)
+    # The newest backup is 6 hours old at seeding, whatever the time of day; the copy job ran an hour after it.
+    assert timedelta(hours=5) <= seeded_at - dr_copy["SnapshotCreateTime"] < timedelta(hours=5, minutes=1)
+    assert dr_copy["OriginalSnapshotCreateTime"] == dr_copy["SnapshotCreateTime"] - timedelta(hours=1)
     assert dr.describe_db_subnet_groups(DBSubnetGroupName=DR_SUBNET_GROUP)["DBSubnetGroups"]
     groups = aws("ec2", DR_REGION).describe_security_groups(GroupNames=[DR_SECURITY_GROUP_NAME])["SecurityGroups"]
     assert groups[0]["GroupId"] == baseline.seeded.security_group_ids[DR_REGION] == world_seed.security_group_id()
@@ -205,3 +207,22 @@ def test_disabled_and_pending_deletion_keys_are_refused(baseline, aws):
     with pytest.raises(ClientError) as refused:
         kms.decrypt(CiphertextBlob=blob)
     assert refused.value.response["Error"]["Code"] == "KMSInvalidStateException"
+
+
+def test_nightly_backups_keep_the_world_current(lab, aws):
+    from drtool.sandbox.backups import DR_COPY_LAG, NightlyBackups, automated_snapshot_name, dr_copy_name
+
+    lab.reset()
+    taken = lab.world.now() - timedelta(minutes=1)
+    job = NightlyBackups(lab.seeded, next_backup=taken)
+    with lab.world.lock:
+        job.advance(lab.world.now())
+        job.advance(taken + DR_COPY_LAG)
+    primary, dr = aws("rds", PRIMARY_REGION), aws("rds", DR_REGION)
+    for instance in (ORDERS_DB, BILLING_DB):
+        snapshot = primary.describe_db_snapshots(DBSnapshotIdentifier=automated_snapshot_name(instance, taken))["DBSnapshots"][0]
+        assert snapshot["SnapshotType"] == "automated" and snapshot["Status"] == "available"
+    copy = dr.describe_db_snapshots(DBSnapshotIdentifier=dr_copy_name(ORDERS_DB, taken))["DBSnapshots"][0]
+    assert copy["KmsKeyId"] == lab.seeded.key_arn("rds", DR_REGION)
+    assert job.next_backup == taken + timedelta(days=1)
+    assert not dr.describe_db_snapshots(DBInstanceIdentifier=BILLING_DB)["DBSnapshots"], "billing-db has no copy job"
