@@ -27,13 +27,14 @@ from drtool.reports.results import ERROR, FAILED, PASSED, SKIPPED, summarize
 from drtool.safety.budget import BudgetWatch
 from drtool.safety.teardown import Teardown, TeardownError, sigterm_raises_interrupt
 from drtool.steps import STEP_MODULES
-from drtool.steps.targets import EACH_TARGET_STEP
+from drtool.steps.targets import EACH_TARGET_STEP, NAMED_TARGET_STEP
 from drtool.validate import check_drill_file
 
 RUN_KEY = pytest.StashKey[DrillRun]()
 BUDGET_KEY = pytest.StashKey[BudgetWatch]()
 STEP_START_KEY = pytest.StashKey[float]()
 _EACH_TARGET = re.compile(EACH_TARGET_STEP)
+_NAMED_TARGET = re.compile(NAMED_TARGET_STEP)
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
@@ -113,16 +114,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     template = scenario_wrapper_template_registry.get(metafunc.function)
     if template is None:
         return
+    if any(_NAMED_TARGET.fullmatch(step.name) or _EACH_TARGET.fullmatch(step.name) for step in template.steps):
+        # Preflight in setup, so that "AWS cannot be used" is a test error rather than a failed step.
+        _use_fixture(metafunc, "aws_identity")
     kinds = {m.group("kind") for step in template.steps if (m := _EACH_TARGET.fullmatch(step.name))}
     if not kinds:
         return
     run = metafunc.config.stash.get(RUN_KEY, None)
     names = [name for name, t in run.drill.targets.items() if t.kind in kinds] if run else []
-    # Preflight in setup, so that "AWS cannot be used" is a test error rather than a failed step.
-    for fixture in ("drill_target", "aws_identity"):
-        if fixture not in metafunc.fixturenames:
-            metafunc.fixturenames.append(fixture)
+    _use_fixture(metafunc, "drill_target")
     metafunc.parametrize("drill_target", names, ids=names)
+
+
+def _use_fixture(metafunc: pytest.Metafunc, name: str) -> None:
+    # pytest-bdd resolves step fixtures at run time; a fixture needed at setup must be named up front.
+    if name not in metafunc.fixturenames:
+        metafunc.fixturenames.append(name)
 
 
 # --- fixtures -----------------------------------------------------------------

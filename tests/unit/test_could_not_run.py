@@ -36,3 +36,25 @@ def test_unreachable_endpoint_is_exit_3_with_errors(tmp_path):
     assert done.returncode == 3, done.stdout + done.stderr
     assert all(case.result[0]._tag == "error" and "Could not connect" in case.result[0].message for case in cases)
     assert "cannot use AWS from here" in done.stdout
+
+
+def test_preflight_is_a_setup_error_for_pytest_too_even_for_a_named_target(tmp_path):
+    """pytest's own JUnit file also shows could-not-run as <error>: preflight runs in fixture setup."""
+    feature = tmp_path / "named.feature"
+    feature.write_text(
+        "Feature: one named database\n"
+        "  Scenario: Restore billing\n"
+        '    Given the rds-instance target "billing-db"\n'
+        "    When the newest recoverable point of the database is found in the DR region\n"
+    )
+    drill = tmp_path / "named.yaml"
+    drill.write_text(SANDBOX_DRILL.read_text().replace("../features/rds_restore.feature", str(feature)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DRTOOL_"))}
+    env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_EC2_METADATA_DISABLED="true",
+               DRTOOL_JOURNAL_DIR=str(tmp_path / "journal"))
+    native = tmp_path / "native.xml"
+    done = subprocess.run([sys.executable, "-m", "pytest", "--drill", str(drill), "--junit-xml", str(native), "-p", "no:cacheprovider"],
+                          env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 1, done.stdout
+    [case] = [case for suite in JUnitXml.fromfile(str(native)) for case in suite]
+    assert case.result[0]._tag == "error" and "Unable to locate credentials" in case.result[0].message
