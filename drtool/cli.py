@@ -29,6 +29,21 @@ sandbox_app = typer.Typer(help="The embedded AWS lab: run drills with no AWS acc
 app.add_typer(sandbox_app, name="sandbox")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from drtool import __version__
+
+        typer.echo(f"drtool {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Executable disaster-recovery drills for AWS: restore in the DR region, time it, judge it, tear it down."""
+
+
 def _console(stderr: bool = False):
     from rich.console import Console
 
@@ -83,13 +98,16 @@ def schema() -> None:
 def run(
     drill_file: Optional[Path] = typer.Argument(None, help="Drill file to run; with --sandbox it defaults to the bundled sandbox drill."),
     sandbox: bool = typer.Option(False, "--sandbox", help="Run against the embedded AWS lab instead of AWS."),
-    fault: list[str] = typer.Option([], "--fault", help="Inject a sandbox fault (repeatable); see `drtool sandbox faults`."),
-    time_scale: float = typer.Option(120.0, "--time-scale", help="Sandbox world time runs this many times faster than real time."),
-    junit_xml: Optional[Path] = typer.Option(None, "--junit-xml", help="Write JUnit XML here."),
-    journal_dir: Optional[Path] = typer.Option(None, "--journal-dir", help="Where to write the run journal."),
-    tags: Optional[str] = typer.Option(None, "-m", "--tags", help="Select scenarios by tag expression (overrides the drill file)."),
+    fault: list[str] = typer.Option([], "--fault", metavar="NAME", help="Inject a sandbox fault (repeatable); see `drtool sandbox faults`."),
+    time_scale: float = typer.Option(120.0, "--time-scale", metavar="N", help="Sandbox world time runs this many times faster than real time."),
+    junit_xml: Optional[Path] = typer.Option(None, "--junit-xml", metavar="PATH", help="Write JUnit XML here."),
+    journal_dir: Optional[Path] = typer.Option(None, "--journal-dir", metavar="DIR", help="Where to write the run journal."),
+    tags: Optional[str] = typer.Option(None, "-m", "--tags", metavar="EXPR", help="Select scenarios by tag expression (overrides the drill file)."),
 ) -> None:
-    """Run a drill: restore, time and judge each target, then tear down. Exit 0 met, 1 failed, 2 invalid, 3 could not run."""
+    """Run a drill: restore, time and judge each target, then tear down.
+
+    Exit 0 met, 1 failed or breached, 2 invalid input, 3 could not run, 130 interrupted (after teardown).
+    """
     if drill_file is None and not sandbox:
         _fail_invalid("drtool run: give a drill file, or --sandbox to run the bundled sandbox drill")
     if fault and not sandbox:
