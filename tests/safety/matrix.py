@@ -70,7 +70,7 @@ def run_cell(lab: Lab, tmp_path: Path, family: str, kind: str, index: int):
 
     orphans = drill_resources(lab)
     check_journal(tmp_path)
-    check_junit(tmp_path / "junit.xml")
+    check_junit(tmp_path / "junit.xml", FAMILIES[family])
     assert production_state(lab) == before
     return outcome, orphans
 
@@ -92,9 +92,9 @@ def check_journal(tmp_path: Path) -> None:
     assert created <= deleted, f"journal shows undeleted resources: {created - deleted}"
 
 
-def check_junit(path: Path) -> None:
+def check_junit(path: Path, target: str) -> None:
     xml = JUnitXml.fromfile(str(path))
-    cases = [case for suite in xml for case in suite]
-    assert cases, "the JUnit file has no testcase"
-    for case in cases:
-        assert case.name.startswith("sandbox / ")
+    cases = [case for suite in xml for case in suite if case.name != "sandbox / run"]
+    assert [case.name.rsplit(" / ", 1)[-1] for case in cases] == [target], "one testcase for the drilled target"
+    for suite in xml:
+        assert suite.tests == len(list(suite)) and suite.failures + suite.errors == sum(not case.is_passed for case in suite)
