@@ -90,41 +90,42 @@ def restore_instance(
     return rds.restore_db_instance_from_db_snapshot(**params)["DBInstance"]
 
 
+def _delete_unless_gone(call: Any, missing: type[Exception], **params: Any) -> bool:
+    """Make a delete call; False if AWS says the resource was already gone."""
+    try:
+        call(**params)
+    except missing:
+        return False
+    return True
+
+
 @operation("rds", "rds:DeleteDBInstance", mutating=True)
 def delete_instance(rds: Any, identifier: str) -> bool:
     """Delete a drill instance with no final snapshot; False if it was already gone."""
-    try:
-        rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True, DeleteAutomatedBackups=True)
-    except rds.exceptions.DBInstanceNotFoundFault:
-        return False
-    return True
+    return _delete_unless_gone(
+        rds.delete_db_instance, rds.exceptions.DBInstanceNotFoundFault,
+        DBInstanceIdentifier=identifier, SkipFinalSnapshot=True, DeleteAutomatedBackups=True,
+    )
 
 
 @operation("rds", "rds:DeleteDBSnapshot", mutating=True)
 def delete_snapshot(rds: Any, identifier: str) -> bool:
     """Delete a drill snapshot copy; False if it was already gone."""
-    try:
-        rds.delete_db_snapshot(DBSnapshotIdentifier=identifier)
-    except rds.exceptions.DBSnapshotNotFoundFault:
-        return False
-    return True
+    return _delete_unless_gone(rds.delete_db_snapshot, rds.exceptions.DBSnapshotNotFoundFault, DBSnapshotIdentifier=identifier)
 
 
 @operation("rds", "rds:DeleteDBCluster", mutating=True)
 def delete_cluster(rds: Any, identifier: str) -> bool:
     """Delete a drill DB cluster with no final snapshot; False if it was already gone."""
-    try:
-        rds.delete_db_cluster(DBClusterIdentifier=identifier, SkipFinalSnapshot=True, DeleteAutomatedBackups=True)
-    except rds.exceptions.DBClusterNotFoundFault:
-        return False
-    return True
+    return _delete_unless_gone(
+        rds.delete_db_cluster, rds.exceptions.DBClusterNotFoundFault,
+        DBClusterIdentifier=identifier, SkipFinalSnapshot=True, DeleteAutomatedBackups=True,
+    )
 
 
 @operation("rds", "rds:DeleteDBClusterSnapshot", mutating=True)
 def delete_cluster_snapshot(rds: Any, identifier: str) -> bool:
     """Delete a drill DB cluster snapshot; False if it was already gone."""
-    try:
-        rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=identifier)
-    except rds.exceptions.DBClusterSnapshotNotFoundFault:
-        return False
-    return True
+    return _delete_unless_gone(
+        rds.delete_db_cluster_snapshot, rds.exceptions.DBClusterSnapshotNotFoundFault, DBClusterSnapshotIdentifier=identifier
+    )
