@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator, TypeVar
 
 import boto3
+import yaml
 from botocore.config import Config
 from junitparser import JUnitXml
 
 from drtool.journal import read_journal
 from drtool.sandbox.lab import Lab
+from drtool.sandbox.requests import ProductionNames, touches
 from drtool.sandbox.seed import DR_REGION, PRIMARY_REGION
 from drtool.safety.tagging import NAME_PREFIX, tags_to_dict
+
+T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parent.parent
 SANDBOX_DRILL = REPO / "drills" / "sandbox.yaml"
@@ -59,27 +62,52 @@ def drill_resources(lab: Lab) -> list[str]:
     return found
 
 
-def production_state(lab: Lab) -> dict[str, Any]:
-    """What a drill must never change: the source instances, their snapshots, and the keys."""
-    state: dict[str, Any] = {}
+def production_state(lab: Lab) -> dict[str, str]:
+    """The state of what a drill could change in production: instances, snapshots and keys, each with its status."""
+    state: dict[str, str] = {}
     for region in (PRIMARY_REGION, DR_REGION):
         rds = client(lab, "rds", region)
-        state[f"{region}/instances"] = sorted(
-            (i["DBInstanceIdentifier"], i["DBInstanceStatus"]) for i in rds.describe_db_instances()["DBInstances"]
-            if not i["DBInstanceIdentifier"].startswith(NAME_PREFIX)
-        )
-        state[f"{region}/snapshots"] = sorted(
-            (s["DBSnapshotIdentifier"], s["Status"]) for s in rds.describe_db_snapshots()["DBSnapshots"]
-            if not s["DBSnapshotIdentifier"].startswith(NAME_PREFIX)
-        )
+        for instance in rds.describe_db_instances()["DBInstances"]:
+            state[f"{region} instance {instance['DBInstanceIdentifier']}"] = instance["DBInstanceStatus"]
+        for snapshot in rds.describe_db_snapshots()["DBSnapshots"]:
+            state[f"{region} snapshot {snapshot['DBSnapshotIdentifier']}"] = snapshot["Status"]
         kms = client(lab, "kms", region)
         # AWS-managed keys (alias/aws/secretsmanager, for RDS-managed passwords) appear on first use: AWS's, not ours.
-        state[f"{region}/keys"] = sorted(
-            (a["AliasName"], kms.describe_key(KeyId=a["TargetKeyId"])["KeyMetadata"]["KeyState"])
-            for a in kms.list_aliases()["Aliases"]
-            if "TargetKeyId" in a and not a["AliasName"].startswith("alias/aws/")
-        )
-    return state
+        for alias in kms.list_aliases()["Aliases"]:
+            if "TargetKeyId" in alias and not alias["AliasName"].startswith("alias/aws/"):
+                state[f"{region} key {alias['AliasName']}"] = kms.describe_key(KeyId=alias["TargetKeyId"])["KeyMetadata"]["KeyState"]
+    return {name: status for name, status in state.items() if not name.split(" ", 2)[2].startswith(NAME_PREFIX)}
+
+
+@contextmanager
+def production_untouched(lab: Lab) -> Iterator[None]:
+    """Fails unless, during the block, no mutating request named a production resource and none that existed changed.
+
+    The request log is the proof; the state comparison catches what no request names (a side effect).
+    Resources that appear during the block (the world's nightly backups) are production working, not a change.
+    """
+    position = lab.requests.position
+    names_before = lab.production_names()
+    before = production_state(lab)
+    yield
+    production = ProductionNames(names_before.names | lab.production_names().names, names_before.buckets)
+    touched = [str(request) for request in touches(lab.requests.since(position), production)]
+    assert touched == [], "mutating requests named production resources"
+    after = production_state(lab)
+    changed = {name: f"{status} -> {after.get(name, 'gone')}" for name, status in before.items() if after.get(name) != status}
+    assert changed == {}, "production resources changed"
+
+
+def wait_for(probe: Callable[[], T], done: Callable[[T], bool], timeout: float = 30.0, what: str = "the condition") -> T:
+    """Poll `probe` until `done(value)`; the timeout only matters when something is broken."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if done(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached in {timeout}s; last value {value!r}")
+        time.sleep(0.02)
 
 
 @dataclass
@@ -108,11 +136,14 @@ def lab_env(lab: Lab, tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def start_drill(lab: Lab, tmp_path: Path, *args: str, command: tuple[str, ...] | None = None) -> subprocess.Popen:
+def start_drill(lab: Lab, tmp_path: Path, *args: str, drill: Path = SANDBOX_DRILL, command: tuple[str, ...] | None = None,
+                env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`drtool run DRILL --junit-xml tmp_path/junit.xml ARGS` (or `command`) against the lab, journaling under tmp_path."""
     junit = tmp_path / "junit.xml"
-    cmd = list(command or (sys.executable, "-m", "drtool.cli", "run", str(SANDBOX_DRILL), "--junit-xml", str(junit)))
+    cmd = list(command or (sys.executable, "-m", "drtool.cli", "run", str(drill), "--junit-xml", str(junit)))
     return subprocess.Popen(
-        cmd + list(args), env=lab_env(lab, tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path
+        cmd + list(args), env={**lab_env(lab, tmp_path), **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, cwd=tmp_path,
     )
 
 
@@ -125,8 +156,8 @@ def finish_drill(proc: subprocess.Popen, tmp_path: Path, timeout: float = 120) -
     return DrillRunOutcome(proc.returncode, output, journal, junit)
 
 
-def run_drill(lab: Lab, tmp_path: Path, *args: str, timeout: float = 120) -> DrillRunOutcome:
-    return finish_drill(start_drill(lab, tmp_path, *args), tmp_path, timeout)
+def run_drill(lab: Lab, tmp_path: Path, *args: str, drill: Path = SANDBOX_DRILL, timeout: float = 120) -> DrillRunOutcome:
+    return finish_drill(start_drill(lab, tmp_path, *args, drill=drill), tmp_path, timeout)
 
 
 def wait_for_journal_event(tmp_path: Path, event: str, timeout: float = 60, **match: str) -> dict[str, Any]:
@@ -140,21 +171,14 @@ def wait_for_journal_event(tmp_path: Path, event: str, timeout: float = 60, **ma
     raise AssertionError(f"no {event} {match or ''} in the journal within {timeout}s")
 
 
-def interrupt(proc: subprocess.Popen, sig: int = signal.SIGINT) -> None:
-    proc.send_signal(sig)
-
-
-def single_target_drill(tmp_path: Path, target: str) -> Path:
-    text = SANDBOX_DRILL.read_text().replace("../features/", f"{REPO}/features/")
-    from drtool.validate import check_drill_file
-
-    loaded = check_drill_file(SANDBOX_DRILL)
-    for other in loaded.drill.targets:
-        if other != target:
-            start = text.index(f"  {other}:\n")
-            end = text.find("\n\n", start)
-            text = text[:start] + (text[end + 2 :] if end != -1 else "")
-    path = tmp_path / "one-target.yaml"
-    path.write_text(text)
-    assert list(check_drill_file(path).drill.targets) == [target]
+def drill_file(tmp_path: Path, *targets: str, **objectives: str) -> Path:
+    """The sandbox drill, narrowed to `targets` (all if none) and with `objectives` (rto="4h", ...) for each."""
+    drill = yaml.safe_load(SANDBOX_DRILL.read_text())
+    drill["features"] = [str((SANDBOX_DRILL.parent / feature).resolve()) for feature in drill["features"]]
+    assert set(targets) <= set(drill["targets"]), f"no such sandbox targets: {set(targets) - set(drill['targets'])}"
+    drill["targets"] = {name: target for name, target in drill["targets"].items() if not targets or name in targets}
+    for target in drill["targets"].values():
+        target["objectives"].update(objectives)
+    path = tmp_path / "drill.yaml"
+    path.write_text(yaml.safe_dump(drill, sort_keys=False))
     return path

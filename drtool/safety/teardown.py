@@ -73,8 +73,9 @@ class Teardown:
         failures: list[str] = []
         if not self._stack:
             return self.results
-        self.journal.write("teardown-started", scope=self.scope, resources=[r.record() for r in reversed(self._stack)])
+        # Shield first: a Ctrl-C that follows the journal's "teardown-started" must find teardown already shielded.
         with _shield_interrupts(self):
+            self.journal.write("teardown-started", scope=self.scope, resources=[r.record() for r in reversed(self._stack)])
             while self._stack:
                 resource = self._stack[-1]
                 watch = Stopwatch.start(self.clock)

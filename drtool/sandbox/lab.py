@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 import boto3
 from moto import settings as moto_settings
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.moto_api._internal.models import moto_api_backend
-from moto.server import ThreadedMotoServer
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
 
 from drtool.sandbox.faults import validate_faults
 from drtool.sandbox.patches import WorldPatches
 from drtool.sandbox.backups import BACKUP_INTERVAL, NightlyBackups
-from drtool.sandbox.seed import PRIMARY_REGION, SeededWorld, latest_backup_before, seed
+from drtool.sandbox.requests import ProductionNames, RecordingMiddleware, RequestLog
+from drtool.sandbox.seed import PRIMARY_REGION, SeedClients, SeededWorld, latest_backup_before, production_names, seed
 from drtool.sandbox.world import World, WorldSettings
 from drtool.timing import CLOCK_ENV, ScaledClock
 
@@ -30,6 +33,21 @@ _active_lab: "Lab | None" = None
 
 class LabAlreadyRunning(RuntimeError):
     pass
+
+
+class _RecordingMotoServer(ThreadedMotoServer):
+    """moto's threaded server with the lab's request log in front of it."""
+
+    def __init__(self, middleware: Callable[[Callable[..., Any]], Callable[..., Any]], **kwargs: Any):
+        super().__init__(**kwargs)
+        self._middleware = middleware
+
+    def _server_entry(self) -> None:
+        app = self._middleware(DomainDispatcherApplication(create_backend_app))
+        # As ThreadedMotoServer does, but with the wrapped app.
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
 
 
 class Lab:
@@ -46,7 +64,10 @@ class Lab:
         self.endpoint = ""
         self.world: World | None = None
         self.seeded: SeededWorld | None = None
+        # Every mutating request any client sends, with world time (see drtool.sandbox.requests).
+        self.requests = RequestLog()
         self._server: ThreadedMotoServer | None = None
+        self._seed_clients: SeedClients | None = None
         self._patches: WorldPatches | None = None
 
     def start(self) -> "Lab":
@@ -60,23 +81,37 @@ class Lab:
         # werkzeug logs every request at INFO; a drill's polling would drown the console.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         try:
-            self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=self.port, verbose=False)
+            self._server = _RecordingMotoServer(
+                lambda app: RecordingMiddleware(app, self.requests, lambda: self.clock.now()),
+                ip_address=LOOPBACK, port=self.port, verbose=False,
+            )
             self._server.start()
             host, port = self._server.get_host_and_port()
             self.endpoint = f"http://{host}:{port}"
+            self._seed_clients = SeedClients(self.endpoint)
             self._build_world(self.faults)
         except BaseException:
             self.stop()
             raise
         return self
 
-    def reset(self, faults: Iterable[str] = ()) -> None:
-        """Start a fresh world with `faults` on the same server."""
+    def reset(self, faults: Iterable[str] = (), *, time_scale: float | None = None, enforce_iam: bool | None = None) -> None:
+        """Start a fresh world with `faults` on the same server (and, if given, a new clock or IAM setting)."""
         if self._server is None:
             raise RuntimeError("the lab is not running")
         self.faults = validate_faults(faults)
         self._stop_world()
+        if time_scale is not None:
+            self.clock = ScaledClock(time_scale)
+        if enforce_iam is not None:
+            self.enforce_iam = enforce_iam
         self._build_world(self.faults)
+
+    def production_names(self) -> ProductionNames:
+        """Everything the world holds now that no drill made: what a drill must never change."""
+        assert self.world is not None, "the lab is not running"
+        with self.world.lock:
+            return production_names()
 
     def stop(self) -> None:
         global _active_lab
@@ -110,14 +145,18 @@ class Lab:
         if self.enforce_iam:
             _enforce_iam(False)
         moto_api_backend.reset()
+        self.admin_credentials = {}
         self.world = World(self.clock, self.settings, faults)
-        self.seeded = seed(self.endpoint, self.world)
+        assert self._seed_clients is not None
+        self.seeded = seed(self._seed_clients, self.world)
         self.world.schedule(NightlyBackups(self.seeded, latest_backup_before(self.seeded.seeded_at) + BACKUP_INTERVAL))
         if self.enforce_iam:
             self.admin_credentials = _create_admin(self.endpoint)
             _enforce_iam(True)
         self._patches = WorldPatches(self.world)
         self._patches.install()
+        # Seeding is the world's history, not requests to judge drills by.
+        self.requests.clear()
         self.world.start()
 
     def _stop_world(self) -> None:

@@ -20,8 +20,10 @@ from moto.rds.models import rds_backends
 from moto.s3.models import s3_backends
 from moto.secretsmanager.models import secretsmanager_backends
 
+from drtool.safety.tagging import NAME_PREFIX
 from drtool.sandbox.faults import DR_KEY_DISABLED, NO_DR_SNAPSHOT
 from drtool.sandbox.kms_model import find_key
+from drtool.sandbox.requests import ProductionNames
 from drtool.sandbox.s3_model import STATUS_ATTRIBUTE, ReplicationRoute
 
 if TYPE_CHECKING:
@@ -87,11 +89,10 @@ class SeededWorld:
         return found[0] if found else None
 
 
-def seed(endpoint: str, world: "World") -> SeededWorld:
-    """Build the production world on a freshly reset moto reached at `endpoint`."""
+def seed(clients: "SeedClients", world: "World") -> SeededWorld:
+    """Build the production world on a freshly reset moto, through `clients` pointed at it."""
     now = world.now()
     seeded = SeededWorld(seeded_at=now)
-    clients = _Clients(endpoint)
     for region in REGIONS:
         _seed_keys(clients, region, seeded)
     _seed_network(clients, PRIMARY_REGION, PRIMARY_SUBNET_GROUP, PRIMARY_SECURITY_GROUP_NAME, "10.40.0.0/16", seeded)
@@ -108,7 +109,9 @@ def seed(endpoint: str, world: "World") -> SeededWorld:
     return seeded
 
 
-class _Clients:
+class SeedClients:
+    """Clients for seeding, kept across resets: making boto3 clients costs more than the seeding calls."""
+
     def __init__(self, endpoint: str):
         self._session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
         self._endpoint = endpoint
@@ -122,7 +125,7 @@ class _Clients:
         return self._cache[(service, region)]
 
 
-def _seed_keys(clients: _Clients, region: str, seeded: SeededWorld) -> None:
+def _seed_keys(clients: SeedClients, region: str, seeded: SeededWorld) -> None:
     kms = clients.get("kms", region)
     for data_class, component in DATA_CLASS_COMPONENTS.items():
         key = kms.create_key(
@@ -138,7 +141,7 @@ def _seed_keys(clients: _Clients, region: str, seeded: SeededWorld) -> None:
         seeded.key_arns[(region, data_class)] = key["Arn"]
 
 
-def _seed_network(clients: _Clients, region: str, subnet_group: str, sg_name: str, cidr: str,
+def _seed_network(clients: SeedClients, region: str, subnet_group: str, sg_name: str, cidr: str,
                   seeded: SeededWorld) -> None:
     ec2 = clients.get("ec2", region)
     vpc_id = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
@@ -162,7 +165,7 @@ def _seed_network(clients: _Clients, region: str, subnet_group: str, sg_name: st
     seeded.subnet_ids[region] = subnet_ids
 
 
-def _seed_databases(clients: _Clients, seeded: SeededWorld, now: datetime) -> None:
+def _seed_databases(clients: SeedClients, seeded: SeededWorld, now: datetime) -> None:
     rds = clients.get("rds", PRIMARY_REGION)
     backend = rds_backends[ACCOUNT_ID][PRIMARY_REGION]
     engines = {ORDERS_DB: ("postgres", "16.4", 5432), BILLING_DB: ("mysql", "8.0.39", 3306)}
@@ -211,7 +214,7 @@ def _seed_databases(clients: _Clients, seeded: SeededWorld, now: datetime) -> No
         event.date = now - timedelta(days=412)
 
 
-def _seed_dr_snapshot_copies(clients: _Clients, seeded: SeededWorld, now: datetime) -> None:
+def _seed_dr_snapshot_copies(clients: SeedClients, seeded: SeededWorld, now: datetime) -> None:
     """The copies a nightly AWS Backup copy job made into the DR region, an hour after the backup."""
     source_backend = rds_backends[ACCOUNT_ID][PRIMARY_REGION]
     dr_backend = rds_backends[ACCOUNT_ID][DR_REGION]
@@ -236,7 +239,7 @@ def _seed_dr_snapshot_copies(clients: _Clients, seeded: SeededWorld, now: dateti
     dr_backend.events.clear()
 
 
-def _seed_buckets(clients: _Clients, world: "World", seeded: SeededWorld, now: datetime) -> None:
+def _seed_buckets(clients: SeedClients, world: "World", seeded: SeededWorld, now: datetime) -> None:
     role_arn = clients.get("iam", PRIMARY_REGION).create_role(
         RoleName=REPLICATION_ROLE_NAME,
         AssumeRolePolicyDocument=json.dumps(
@@ -285,7 +288,7 @@ def _seed_buckets(clients: _Clients, world: "World", seeded: SeededWorld, now: d
     _seed_replicated_objects(clients, seeded, now)
 
 
-def _seed_replicated_objects(clients: _Clients, seeded: SeededWorld, now: datetime) -> None:
+def _seed_replicated_objects(clients: SeedClients, seeded: SeededWorld, now: datetime) -> None:
     """Objects written before the lab began, long since replicated."""
     backend = s3_backends[ACCOUNT_ID]["aws"]
     source, replica = clients.get("s3", PRIMARY_REGION), clients.get("s3", DR_REGION)
@@ -298,7 +301,7 @@ def _seed_replicated_objects(clients: _Clients, seeded: SeededWorld, now: dateti
         setattr(backend.get_object(REPLICA_BUCKET, name), STATUS_ATTRIBUTE, "REPLICA")
 
 
-def _seed_secret(clients: _Clients, seeded: SeededWorld) -> None:
+def _seed_secret(clients: SeedClients, seeded: SeededWorld) -> None:
     seeded.secret_arn = clients.get("secretsmanager", PRIMARY_REGION).create_secret(
         Name=SECRET_NAME,
         Description="Application credentials for orders-db",
@@ -337,3 +340,28 @@ def snapshot_ids(instance: str, region: str) -> list[str]:
         if snapshot.db_instance_identifier == instance
     ]
     return [s.db_snapshot_identifier for s in sorted(snapshots, key=lambda s: s.created, reverse=True)]
+
+
+def production_names() -> ProductionNames:
+    """Names, ids and ARNs of every resource in the world that is not drill-named (see `drtool.sandbox.requests`)."""
+    from moto.iam.models import iam_backends
+    from moto.kms.models import kms_backends
+
+    names: set[str] = set()
+    for region in REGIONS:
+        rds = rds_backends[ACCOUNT_ID][region]
+        for resources in (rds.databases, rds.database_snapshots, rds.clusters, rds.cluster_snapshots):
+            for identifier, resource in resources.items():
+                names.update((identifier, resource.arn))
+        names.update(rds.subnet_groups)
+        for key in kms_backends[ACCOUNT_ID][region].keys.values():
+            names.update((key.id, key.arn, *key.aliases))
+        for secret in secretsmanager_backends[ACCOUNT_ID][region].secrets.values():
+            names.update((secret.name, secret.arn))
+        for groups in ec2_backends[ACCOUNT_ID][region].groups.values():
+            for group in groups.values():
+                names.update((group.id, group.name))
+    for role in iam_backends[ACCOUNT_ID]["aws"].roles.values():
+        names.update((role.name, role.arn))
+    names = {name for name in names if not name.lower().startswith(NAME_PREFIX)}
+    return ProductionNames(frozenset(names), frozenset(s3_backends[ACCOUNT_ID]["aws"].buckets))

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Protocol
+from typing import Iterable, Iterator, Protocol
 
 from drtool.sandbox.faults import REPLICATION_PAUSED, SLOW_RESTORE, THROTTLING, validate_faults
 from drtool.sandbox.kms_model import KeyGuard
@@ -59,6 +61,7 @@ class World:
         # One lock serialises the world thread with patched moto calls from server threads.
         self.lock = threading.RLock()
         self._jobs: list[Job] = []
+        self._held: Counter[type | None] = Counter()  # None holds every kind
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.keys = KeyGuard()
@@ -92,24 +95,47 @@ class World:
         with self.lock:
             return len(self._jobs)
 
-    def tick(self) -> None:
-        """Advance every job to the current world time."""
+    @contextmanager
+    def hold(self, *kinds: type) -> Iterator[None]:
+        """Keep processes of these kinds (a job class, or `ReplicationModel`; every kind if none is named) where they
+        are until the block ends, while the clock runs on. Tests use it to hold a state instead of racing it."""
+        held = kinds or (None,)
         with self.lock:
-            now = self.now()
+            self._held.update(held)
+        try:
+            yield
+        finally:
+            with self.lock:
+                self._held.subtract(held)
+
+    def _is_held(self, process: object) -> bool:
+        return self._held[None] > 0 or self._held[type(process)] > 0
+
+    def tick(self) -> None:
+        """Advance every process that is not held to the current world time."""
+        self._advance(self.now(), respect_holds=True)
+
+    def step_to(self, now: datetime) -> None:
+        """Advance every process, held or not, to `now`: with `hold()`, a test sets the world to a chosen moment."""
+        self._advance(now, respect_holds=False)
+
+    def _advance(self, now: datetime, *, respect_holds: bool) -> None:
+        with self.lock:
             # Jobs may schedule jobs (a backup job starts copies): keep those apart from the ones advanced now.
             current, self._jobs = self._jobs, []
             unfinished: list[Job] = []
             position = 0
             try:
                 for position, job in enumerate(current):
-                    if not job.advance(now):
+                    if (respect_holds and self._is_held(job)) or not job.advance(now):
                         unfinished.append(job)
             except BaseException:
                 unfinished.extend(current[position:])  # the failing job, and those after it, try again next tick
                 raise
             finally:
                 self._jobs = unfinished + self._jobs
-            self.replication.advance(now)
+            if not (respect_holds and self._is_held(self.replication)):
+                self.replication.advance(now)
 
     def start(self) -> None:
         if self._thread is not None:

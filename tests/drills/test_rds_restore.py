@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import sys
+
+import pytest
+
 from drtool.drill_run import DrillRun, TargetRun
 from drtool.journal import read_journal
 from drtool.rds import recovery
 from drtool.rds.recovery import RdsDrillContext
 from drtool.safety.tagging import tags_to_dict
 from drtool.safety.teardown import Teardown
+from drtool.sandbox.rds_model import RestoreJob
 from drtool.sandbox.seed import BILLING_DB, ORDERS_DB
-from drtool.validate import check_drill_file
 from drtool.sandbox.world import WorldSettings
-from tests.helpers import SANDBOX_DRILL, drill_resources, production_state, run_drill
+from drtool.validate import check_drill_file
+from tests.helpers import (
+    SANDBOX_DRILL, drill_file, drill_resources, finish_drill, lab_env, production_untouched, run_drill, start_drill,
+)
 
 TARGETS = (ORDERS_DB, BILLING_DB)
+WIDE = {"rto": "4h", "rpo": "48h"}  # objectives no load can breach, for tests whose point is not the verdict
 
 
-def test_sandbox_drill_restores_both_databases_and_meets_objectives(clean_lab, tmp_path):
-    before = production_state(clean_lab)
-    outcome = run_drill(clean_lab, tmp_path)
+# The bundled drill, as a new user runs it: at the default x120, its 10-minute RTO margin is 5 real seconds.
+@pytest.mark.lab(time_scale=120)
+def test_sandbox_drill_restores_both_databases_and_meets_objectives(lab, tmp_path):
+    with production_untouched(lab):
+        outcome = run_drill(lab, tmp_path)
 
     assert outcome.exit_code == 0, outcome.output
     measurements = outcome.measurements()
@@ -44,12 +57,11 @@ def test_sandbox_drill_restores_both_databases_and_meets_objectives(clean_lab, t
         assert float(properties["RTO.measured_s"]) == measurements[(target, "RTO")]["measured_s"]
         assert properties["RTO.objective_s"] == "1800.0" and properties["RPO.met"] == "True"
 
-    assert drill_resources(clean_lab) == []
-    assert production_state(clean_lab) == before
+    assert drill_resources(lab) == []
 
 
-def test_restore_is_private_tagged_drill_named_and_uses_a_managed_password(clean_lab, tmp_path, monkeypatch):
-    for name, value in clean_lab.environment().items():
+def test_restore_is_private_tagged_drill_named_and_uses_a_managed_password(lab, tmp_path, monkeypatch):
+    for name, value in lab.environment().items():
         monkeypatch.setenv(name, value)
     loaded = check_drill_file(SANDBOX_DRILL)
     run = DrillRun.start(loaded, tmp_path / "journal")
@@ -58,8 +70,9 @@ def test_restore_is_private_tagged_drill_named_and_uses_a_managed_password(clean
 
     point = recovery.find_recovery_point(ctx, BILLING_DB, target.target)
     assert point.needs_copy, "billing-db has no snapshot in the DR region"
-    started = recovery.start_recovery(ctx, BILLING_DB, target.target, point)
-    instance = ctx.rds_dr.describe_db_instances(DBInstanceIdentifier=started.instance_id)["DBInstances"][0]
+    with lab.world.hold(RestoreJob):
+        started = recovery.start_recovery(ctx, BILLING_DB, target.target, point)
+        instance = ctx.rds_dr.describe_db_instances(DBInstanceIdentifier=started.instance_id)["DBInstances"][0]
 
     assert started.instance_id == f"drtool-{run.run_id}-{BILLING_DB}"
     assert instance["DBInstanceStatus"] == "creating"
@@ -71,13 +84,13 @@ def test_restore_is_private_tagged_drill_named_and_uses_a_managed_password(clean
     assert [r.kind for r in target.teardown.pending] == ["rds-snapshot", "rds-instance"]
 
     target.teardown.run()
-    assert drill_resources(clean_lab) == []
+    assert drill_resources(lab) == []
     deleted = [r["kind"] for r in read_journal(run.journal.path) if r["event"] == "resource-deleted"]
     assert deleted == ["rds-instance", "rds-snapshot"], "teardown deletes in reverse order of creation"
 
 
+@pytest.mark.lab(faults=["slow-restore"])
 def test_slow_restore_breaches_rto_for_each_database(lab, tmp_path):
-    lab.reset(faults=["slow-restore"])
     outcome = run_drill(lab, tmp_path)
 
     assert outcome.exit_code == 1, outcome.output
@@ -94,8 +107,8 @@ def test_slow_restore_breaches_rto_for_each_database(lab, tmp_path):
     assert drill_resources(lab) == [], "teardown must run after a failed drill"
 
 
+@pytest.mark.lab(faults=["dr-key-disabled"])
 def test_disabled_dr_key_is_a_drill_failure_not_an_error(lab, tmp_path):
-    lab.reset(faults=["dr-key-disabled"])
     outcome = run_drill(lab, tmp_path)
     assert outcome.exit_code == 1, outcome.output
     for case in (case for suite in outcome.junit for case in suite):
@@ -104,8 +117,8 @@ def test_disabled_dr_key_is_a_drill_failure_not_an_error(lab, tmp_path):
     assert drill_resources(lab) == []
 
 
+@pytest.mark.lab(faults=["no-dr-snapshot"])
 def test_denied_copy_with_nothing_in_dr_is_an_error_and_leaves_nothing(lab, tmp_path):
-    lab.reset(faults=["no-dr-snapshot"])
     outcome = run_drill(lab, tmp_path)
     assert outcome.exit_code == 3, outcome.output
     for case in (case for suite in outcome.junit for case in suite):
@@ -114,19 +127,11 @@ def test_denied_copy_with_nothing_in_dr_is_an_error_and_leaves_nothing(lab, tmp_
     assert drill_resources(lab) == []
 
 
-def test_pytest_and_drtool_run_give_the_same_results(clean_lab, tmp_path):
-    import sys
-
-    from tests.helpers import SANDBOX_DRILL, finish_drill, start_drill
-
-    via_pytest = finish_drill(
-        start_drill(
-            clean_lab,
-            tmp_path,
-            command=(sys.executable, "-m", "pytest", "--drill", str(SANDBOX_DRILL), "--drill-junit", str(tmp_path / "junit.xml"), "-p", "no:cacheprovider", "-q"),
-        ),
-        tmp_path,
-    )
+def test_pytest_and_drtool_run_give_the_same_results(lab, tmp_path):
+    drill = drill_file(tmp_path, **WIDE)
+    command = (sys.executable, "-m", "pytest", "--drill", str(drill), "--drill-junit", str(tmp_path / "junit.xml"),
+               "-p", "no:cacheprovider", "-q")
+    via_pytest = finish_drill(start_drill(lab, tmp_path, command=command), tmp_path)
     assert via_pytest.exit_code == 0, via_pytest.output
     names = sorted(case.name for suite in via_pytest.junit for case in suite)
     assert names == sorted(f"sandbox / Restore the newest recoverable point of a database in the DR region / {t}" for t in TARGETS)
@@ -134,17 +139,10 @@ def test_pytest_and_drtool_run_give_the_same_results(clean_lab, tmp_path):
     assert {k for k, m in via_pytest.measurements().items() if m["met"]} == {(t, n) for t in TARGETS for n in ("RTO", "RPO")}
 
 
-def test_live_progress_refreshes_on_a_terminal(clean_lab, tmp_path):
-    import os
-    import pty
-    import subprocess
-    import sys
-
-    from tests.helpers import lab_env, single_target_drill
-
-    drill = single_target_drill(tmp_path, ORDERS_DB)
+def test_live_progress_refreshes_on_a_terminal(lab, tmp_path):
+    drill = drill_file(tmp_path, ORDERS_DB, **WIDE)
     controller, terminal = pty.openpty()
-    env = {**lab_env(clean_lab, tmp_path), "TERM": "xterm", "COLUMNS": "120", "LINES": "40"}
+    env = {**lab_env(lab, tmp_path), "TERM": "xterm", "COLUMNS": "120", "LINES": "40"}
     proc = subprocess.Popen([sys.executable, "-m", "drtool.cli", "run", str(drill)], stdin=terminal, stdout=terminal, stderr=terminal, env=env)
     os.close(terminal)
     screen = b""
@@ -163,11 +161,8 @@ def test_live_progress_refreshes_on_a_terminal(clean_lab, tmp_path):
     assert b"drtool-" in before_summary, "the live view names the instance being restored"
 
 
-def test_report_renders_the_same_results_from_the_journal_alone(clean_lab, tmp_path):
-    import subprocess
-    import sys
-
-    outcome = run_drill(clean_lab, tmp_path)
+def test_report_renders_the_same_results_from_the_journal_alone(lab, tmp_path):
+    outcome = run_drill(lab, tmp_path, drill=drill_file(tmp_path, **WIDE))
     assert outcome.exit_code == 0, outcome.output
     [journal] = (tmp_path / "journal").glob("*.jsonl")
     again = subprocess.run(

@@ -1,15 +1,22 @@
 """A pytest plugin, loaded into a drill run by tests through PYTEST_PLUGINS, that breaks a drill at a chosen step.
 
 DRTOOL_TEST_INJECT="<kind>@<step index>": just before the step with that index
-runs, raise an exception, raise KeyboardInterrupt, or send this process SIGTERM.
+runs, raise an exception, raise KeyboardInterrupt, send this process SIGTERM,
+or (kind "gate") wait until the file named by DRTOOL_TEST_GATE exists, so the
+test can change the lab at exactly that moment (a throttling storm) and then let
+the step go.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
+from pathlib import Path
 
 INJECT_ENV = "DRTOOL_TEST_INJECT"
+GATE_ENV = "DRTOOL_TEST_GATE"
+GATE_TIMEOUT_S = 120.0
 
 
 class InjectedFailure(RuntimeError):
@@ -26,3 +33,9 @@ def pytest_bdd_before_step_call(request, feature, scenario, step, step_func, ste
         raise KeyboardInterrupt
     if kind == "sigterm":
         os.kill(os.getpid(), signal.SIGTERM)
+    if kind == "gate":
+        gate, deadline = Path(os.environ[GATE_ENV]), time.monotonic() + GATE_TIMEOUT_S
+        while not gate.exists():
+            if time.monotonic() > deadline:
+                raise InjectedFailure(f"the test never opened the gate before step {index}")
+            time.sleep(0.01)

@@ -1,14 +1,15 @@
 """The fault-injection matrix: every way a drill can be cut short, at every step of every drill family.
 
 After each cell: zero drill resources remain (listing the lab), the journal and
-the JUnit file are complete and valid, and production is unchanged.
+the JUnit file are complete and valid, and no request touched production.
+Each cell runs on a fresh lab (the `lab` fixture); a throttling storm starts
+exactly at its step (the drill waits at a gate until the storm is up) and passes
+after a counted number of throttled requests, so no cell depends on timing.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
 import threading
 from pathlib import Path
 
@@ -16,13 +17,32 @@ from junitparser import JUnitXml
 
 from drtool.sandbox.lab import Lab
 from drtool.sandbox.seed import BILLING_DB
+from drtool.sandbox.throttle import ThrottlingError
 from drtool.validate import check_drill_file
-from tests.helpers import REPO, SANDBOX_DRILL, drill_resources, finish_drill, production_state, single_target_drill, start_drill, wait_for_journal_event
-from tests.safety.fault_injection import INJECT_ENV
+from tests.helpers import (
+    REPO, SANDBOX_DRILL, DrillRunOutcome, drill_file, drill_resources, finish_drill, production_untouched, start_drill,
+    wait_for_journal_event,
+)
+from tests.safety.fault_injection import GATE_ENV, INJECT_ENV
 
 # One drill file per family, each with one target, so a cell runs in seconds.
 FAMILIES = {"rds-restore": BILLING_DB}
-STORM_REAL_SECONDS = 1.5
+# Enough throttled answers in a row to force retries, fewer than the drill's ten attempts.
+STORM_REQUESTS = 4
+
+
+class Storm:
+    """Throttles the next `requests` RDS requests, then passes: a storm measured in requests, not seconds."""
+
+    def __init__(self, requests: int = STORM_REQUESTS):
+        self.left = requests
+        self._lock = threading.Lock()
+
+    def admit(self, account_id: str, region: str) -> None:
+        with self._lock:
+            if self.left > 0:
+                self.left -= 1
+                raise ThrottlingError()
 
 
 def family_steps(family: str) -> list[str]:
@@ -41,44 +61,28 @@ def cells(kinds: tuple[str, ...]) -> list[tuple[str, str, int]]:
     return [(family, kind, index) for family in FAMILIES for kind in kinds for index in range(len(family_steps(family)))]
 
 
-def run_cell(lab: Lab, tmp_path: Path, family: str, kind: str, index: int):
-    drill = single_target_drill(tmp_path, FAMILIES[family])
-    before = production_state(lab)
-    command = (sys.executable, "-m", "drtool.cli", "run", str(drill), "--junit-xml", str(tmp_path / "junit.xml"))
-    extra_env = {"PYTEST_PLUGINS": "tests.safety.fault_injection", "PYTHONPATH": str(REPO)}
-    if kind != "throttling":
-        extra_env[INJECT_ENV] = f"{kind}@{index}"
-    os.environ.update(extra_env)
-    try:
-        proc = start_drill(lab, tmp_path, command=command)
-    finally:
-        for name in extra_env:
-            os.environ.pop(name, None)
-    if kind == "throttling":
-        step = family_steps(family)[index].split(" ", 1)[1]
-        wait_for_journal_event(tmp_path, "step-started", step=step)
-        lab.world.throttle = _storm()
-        # A storm passes: long enough to force retries in this step, short enough to keep the matrix affordable.
-        calm = threading.Timer(STORM_REAL_SECONDS, lambda: setattr(lab.world, "throttle", None))
-        calm.start()
-    try:
-        outcome = finish_drill(proc, tmp_path, timeout=180)
-    finally:
-        if kind == "throttling":
-            calm.cancel()
-        lab.world.throttle = None
-
-    orphans = drill_resources(lab)
+def run_cell(lab: Lab, tmp_path: Path, family: str, kind: str, index: int) -> tuple[DrillRunOutcome, list[str]]:
+    drill = drill_file(tmp_path, FAMILIES[family])
+    gate = tmp_path / "gate"
+    env = {"PYTEST_PLUGINS": "tests.safety.fault_injection", "PYTHONPATH": str(REPO),
+           INJECT_ENV: f"{'gate' if kind == 'throttling' else kind}@{index}", GATE_ENV: str(gate)}
+    with production_untouched(lab):
+        proc = start_drill(lab, tmp_path, drill=drill, env=env)
+        try:
+            if kind == "throttling":
+                step = family_steps(family)[index].split(" ", 1)[1]
+                wait_for_journal_event(tmp_path, "step-started", step=step)
+                lab.world.throttle = Storm()
+                gate.touch()
+            outcome = finish_drill(proc, tmp_path, timeout=180)
+        finally:
+            lab.world.throttle = None
+            if proc.poll() is None:
+                proc.kill()
+        orphans = drill_resources(lab)
     check_journal(tmp_path)
     check_junit(tmp_path / "junit.xml", FAMILIES[family])
-    assert production_state(lab) == before
     return outcome, orphans
-
-
-def _storm():
-    from drtool.sandbox.throttle import RdsThrottle
-
-    return RdsThrottle()
 
 
 def check_journal(tmp_path: Path) -> None:

@@ -15,8 +15,8 @@ from drtool.journal import Journal
 from drtool.rds.actions import copy_snapshot, restore_instance
 from drtool.safety.cleanup import NOT_TOUCHED, REMOVED, find_leftovers, remove_leftovers
 from drtool.safety.tagging import CANARY_PREFIX, NAME_PREFIX, drill_tags, resource_name
-from drtool.sandbox.faults import SLOW_RESTORE
 from drtool.sandbox.lab import Lab
+from drtool.sandbox.rds_model import RestoreJob
 from drtool.sandbox.seed import (
     ACCOUNT_ID,
     BILLING_DB,
@@ -27,7 +27,7 @@ from drtool.sandbox.seed import (
     REGIONS,
     SOURCE_BUCKET,
 )
-from tests.helpers import SANDBOX_DRILL, client, lab_env, production_state
+from tests.helpers import SANDBOX_DRILL, client, lab_env, production_untouched, wait_for
 
 KILLED = "a1b2c3d4"
 OLD = "0ld0ld01"
@@ -107,6 +107,23 @@ def cleanup(lab: Lab, tmp_path: Path, *args: str) -> subprocess.CompletedProcess
     )
 
 
+def start_cleanup(lab: Lab, tmp_path: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "drtool.cli", "cleanup", *args], env={**lab_env(lab, tmp_path), "PYTHONUNBUFFERED": "1"},
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+    )
+
+
+def read_until(proc: subprocess.Popen, marker: str) -> str:
+    """What a running command printed up to and including the line with `marker` (or all of it, if it ended)."""
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if marker in line:
+            break
+    return "".join(lines)
+
+
 def listed_row(output: str, identifier: str, run_id: str) -> bool:
     """The table shows the resource with its region, an age and its run id."""
     return re.search(rf"{re.escape(identifier)}\W+{DR_REGION}\W+{AGE}\W+{run_id}\b", output) is not None
@@ -123,24 +140,25 @@ def write_killed_journal(tmp_path: Path, lab: Lab, run_id: str, *identifiers: st
 
 
 def test_cleanup_removes_tagged_leftovers_and_nothing_else(lab: Lab, tmp_path: Path) -> None:
-    lab.reset(faults=[SLOW_RESTORE])  # the restore stays `creating` while cleanup finds it
-    instance = restore_leftover(lab, KILLED)
-    copy = copy_leftover(lab, KILLED)
-    untagged = untagged_drill_named_instance(lab)
-    write_killed_journal(tmp_path, lab, KILLED, instance)
-    production = production_state(lab)
+    with production_untouched(lab):
+        with lab.world.hold(RestoreJob):  # the restores stay `creating` until cleanup has listed them
+            instance = restore_leftover(lab, KILLED)
+            copy = copy_leftover(lab, KILLED)
+            untagged = untagged_drill_named_instance(lab)
+            write_killed_journal(tmp_path, lab, KILLED, instance)
+            running = start_cleanup(lab, tmp_path, str(SANDBOX_DRILL), "--yes")
+            listing = read_until(running, "Drill-named but untagged: not touched")
+        rest = running.stdout.read()  # from the same buffered reader: communicate() would skip what it holds
+        running.wait(timeout=60)
+    output = listing + rest
 
-    result = cleanup(lab, tmp_path, str(SANDBOX_DRILL), "--yes")
-
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert listed_row(result.stdout, instance, KILLED) and listed_row(result.stdout, copy, KILLED)
-    assert re.search(rf"{instance}\W+.*\bcreating\b", result.stdout)
-    assert f"deleted: rds-instance {instance}" in result.stdout
-    untouched_section = result.stdout.split("Drill-named but untagged: not touched", 1)[1]
-    assert untagged in untouched_section
-    assert f"journal of run {KILLED}: rds-instance {instance} in {DR_REGION} was created and never deleted: found" in result.stdout
-    assert drill_named(lab) == {untagged: "available"}
-    assert production_state(lab) == production
+    assert running.returncode == 0, output
+    assert listed_row(listing, instance, KILLED) and listed_row(listing, copy, KILLED)
+    assert re.search(rf"{instance}\W+.*\bcreating\b", listing)
+    assert f"deleted: rds-instance {instance}" in output
+    assert untagged in output.split("Drill-named but untagged: not touched", 1)[1]
+    assert f"journal of run {KILLED}: rds-instance {instance} in {DR_REGION} was created and never deleted: found" in output
+    wait_for(lambda: drill_named(lab), lambda found: found == {untagged: "available"}, what="only the untagged instance left")
 
     again = cleanup(lab, tmp_path, str(SANDBOX_DRILL), "--yes")
     assert again.returncode == 0
@@ -150,7 +168,6 @@ def test_cleanup_removes_tagged_leftovers_and_nothing_else(lab: Lab, tmp_path: P
 
 
 def test_run_id_and_older_than_narrow_the_selection(lab: Lab, tmp_path: Path) -> None:
-    lab.reset()
     old_instance = restore_leftover(lab, OLD)
     older_copy = copy_leftover(lab, OLDER)
     recent = restore_leftover(lab, KILLED, target=BILLING_DB)
@@ -170,7 +187,6 @@ def test_run_id_and_older_than_narrow_the_selection(lab: Lab, tmp_path: Path) ->
 
 
 def test_without_yes_and_without_a_terminal_nothing_is_deleted(lab: Lab, tmp_path: Path) -> None:
-    lab.reset()
     instance = restore_leftover(lab, KILLED)
 
     result = cleanup(lab, tmp_path, str(SANDBOX_DRILL))
@@ -182,7 +198,6 @@ def test_without_yes_and_without_a_terminal_nothing_is_deleted(lab: Lab, tmp_pat
 
 
 def test_journal_of_a_killed_run_is_mentioned_even_when_aws_has_nothing(lab: Lab, tmp_path: Path) -> None:
-    lab.reset()
     never_made = resource_name(KILLED, ORDERS_DB)
     write_killed_journal(tmp_path, lab, KILLED, never_made)
 
@@ -209,7 +224,6 @@ class LabClients:
 
 
 def test_clusters_grants_and_canaries_are_removed_in_order(lab: Lab) -> None:
-    lab.reset()
     clients = LabClients(lab)
     rds, kms, s3 = client(lab, "rds"), client(lab, "kms"), client(lab, "s3", PRIMARY_REGION)
     tags = drill_tags(KILLED, "sandbox", "ledger", lab.clock.now())
@@ -254,7 +268,6 @@ def test_clusters_grants_and_canaries_are_removed_in_order(lab: Lab) -> None:
 
 
 def test_a_failed_deletion_is_a_result_and_the_rest_still_goes(lab: Lab) -> None:
-    lab.reset()
     key = lab.seeded.key_arn("rds")
     client(lab, "kms").create_grant(KeyId=key, GranteePrincipal=f"arn:aws:iam::{ACCOUNT_ID}:role/drill",
                                     Operations=["Decrypt"], Name=resource_name(KILLED, ORDERS_DB))

@@ -8,7 +8,7 @@ from drtool.aws.session import SessionFactory
 from drtool.safety.guard import Guard, GuardRefused
 from drtool.safety.tagging import CANARY_PREFIX, drill_tags, resource_name
 from drtool.sandbox.seed import DR_REGION, ORDERS_DB, PRIMARY_REGION, REPLICA_BUCKET, SOURCE_BUCKET
-from tests.helpers import production_state
+from tests.helpers import production_untouched
 
 RUN_ID = "0badc0de"
 
@@ -16,7 +16,6 @@ RUN_ID = "0badc0de"
 @pytest.fixture
 def guarded(lab, monkeypatch):
     """A guarded client factory against a fresh lab, and the list of requests that actually went out."""
-    lab.reset()
     for name, value in lab.environment().items():
         monkeypatch.setenv(name, value)
     sent: list[str] = []
@@ -45,18 +44,17 @@ def test_reads_pass(guarded):
 
 def test_delete_aimed_at_production_never_leaves_the_process(lab, guarded):
     factory, sent = guarded
-    before = production_state(lab)
     dr_snapshot = snapshot_of_orders_db(factory)
     sent.clear()
-    for region in (PRIMARY_REGION, DR_REGION):
-        rds = factory.client("rds", region)
-        assert "not a drill resource" in refused(rds.delete_db_instance, DBInstanceIdentifier=ORDERS_DB, SkipFinalSnapshot=True)
-    assert "not a drill resource" in refused(
-        factory.client("rds", DR_REGION).delete_db_snapshot, DBSnapshotIdentifier=dr_snapshot
-    )
-    assert "never changes" in refused(factory.client("rds", PRIMARY_REGION).modify_db_instance, DBInstanceIdentifier=ORDERS_DB, BackupRetentionPeriod=0)
+    with production_untouched(lab):
+        for region in (PRIMARY_REGION, DR_REGION):
+            rds = factory.client("rds", region)
+            assert "not a drill resource" in refused(rds.delete_db_instance, DBInstanceIdentifier=ORDERS_DB, SkipFinalSnapshot=True)
+        assert "not a drill resource" in refused(
+            factory.client("rds", DR_REGION).delete_db_snapshot, DBSnapshotIdentifier=dr_snapshot
+        )
+        assert "never changes" in refused(factory.client("rds", PRIMARY_REGION).modify_db_instance, DBInstanceIdentifier=ORDERS_DB, BackupRetentionPeriod=0)
     assert sent == []
-    assert production_state(lab) == before
 
 
 def test_restore_must_be_new_tagged_and_named_for_this_run(lab, guarded):
@@ -99,20 +97,19 @@ def test_s3_writes_only_under_the_canary_prefix(lab, guarded):
 
 def test_changes_to_keys_and_policies_are_refused(lab, guarded):
     factory, sent = guarded
-    before = production_state(lab)
     kms = factory.client("kms", DR_REGION)
     key = kms.describe_key(KeyId="alias/dr-rds")["KeyMetadata"]["KeyId"]
     policy = kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"]
     sent.clear()
-    assert "never changes" in refused(kms.put_key_policy, KeyId=key, PolicyName="default", Policy="{}")
-    assert "never changes" in refused(kms.disable_key, KeyId=key)
-    assert "never changes" in refused(kms.schedule_key_deletion, KeyId=key, PendingWindowInDays=7)
-    assert "never changes" in refused(kms.update_alias, AliasName="alias/dr-rds", TargetKeyId=key)
-    assert "must be named" in refused(kms.create_grant, KeyId=key, GranteePrincipal="arn:aws:iam::123456789012:role/x", Operations=["Decrypt"], Name="ops-grant")
-    assert "never changes" in refused(factory.client("iam", PRIMARY_REGION).put_role_policy, RoleName="r", PolicyName="p", PolicyDocument="{}")
+    with production_untouched(lab):
+        assert "never changes" in refused(kms.put_key_policy, KeyId=key, PolicyName="default", Policy="{}")
+        assert "never changes" in refused(kms.disable_key, KeyId=key)
+        assert "never changes" in refused(kms.schedule_key_deletion, KeyId=key, PendingWindowInDays=7)
+        assert "never changes" in refused(kms.update_alias, AliasName="alias/dr-rds", TargetKeyId=key)
+        assert "must be named" in refused(kms.create_grant, KeyId=key, GranteePrincipal="arn:aws:iam::123456789012:role/x", Operations=["Decrypt"], Name="ops-grant")
+        assert "never changes" in refused(factory.client("iam", PRIMARY_REGION).put_role_policy, RoleName="r", PolicyName="p", PolicyDocument="{}")
     assert sent == []
     assert kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"] == policy
-    assert production_state(lab) == before
 
 
 def test_drill_runs_record_refusals_in_the_journal(lab, guarded, tmp_path):

@@ -15,5 +15,6 @@ def test_cell(lab, tmp_path, family, kind, index):
         assert outcome.exit_code == 1, outcome.output
         assert "injected failure" in outcome.output
     else:
-        assert outcome.exit_code in (0, 1, 3), outcome.output
-        assert any(r["event"] == "api-calls" and r["throttled"] > 0 for r in outcome.journal) or outcome.exit_code != 0
+        # Retries ride out the storm; the real seconds they wait may cost the RTO, never the drill or its teardown.
+        assert outcome.exit_code in (0, 1), outcome.output
+        assert [r["throttled"] > 0 for r in outcome.journal if r["event"] == "api-calls"] == [True], outcome.output

@@ -20,8 +20,6 @@ import ast
 import copy
 import inspect
 import json
-import subprocess
-import sys
 import types
 from pathlib import Path
 from typing import Any, Iterator
@@ -40,7 +38,7 @@ from drtool.sandbox.lab import Lab
 from drtool.sandbox.seed import ACCOUNT_ID, DR_REGION, PRIMARY_REGION
 from drtool.steps import rds as rds_steps
 from drtool.validate import check_drill_file
-from tests.helpers import REPO, SANDBOX_DRILL, DrillRunOutcome, finish_drill, lab_env
+from tests.helpers import REPO, SANDBOX_DRILL, DrillRunOutcome, drill_file, finish_drill, start_drill
 
 # 1 real second is 20 world minutes: one sandbox drill run takes a few seconds.
 TIME_SCALE = 1200
@@ -52,10 +50,12 @@ SANDBOX_POLICY = drill_policy(check_drill_file(SANDBOX_DRILL), ACCOUNT_ID)
 MOTO_CHECKED = {f"{call.service}:{call.api}" for call in SANDBOX_PLAN.calls()} - ALWAYS_ALLOWED_BY_MOTO
 
 
-@pytest.fixture(scope="module")
-def iam_lab() -> Iterator[Lab]:
-    with Lab(time_scale=TIME_SCALE, enforce_iam=True) as running:
-        yield running
+pytestmark = pytest.mark.lab(time_scale=TIME_SCALE, enforce_iam=True)
+
+
+@pytest.fixture
+def iam_lab(lab: Lab) -> Lab:
+    return lab
 
 
 def admin_client(lab: Lab, service: str, region: str = DR_REGION):
@@ -81,10 +81,10 @@ def user_with_policy(lab: Lab, name: str, policy: dict[str, Any]) -> dict[str, s
 
 
 def run_drill_as(lab: Lab, tmp_path: Path, credentials: dict[str, str]) -> DrillRunOutcome:
-    env = {**lab_env(lab, tmp_path), **credentials}
-    command = [sys.executable, "-m", "drtool.cli", "run", str(SANDBOX_DRILL), "--junit-xml", str(tmp_path / "junit.xml")]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
-    return finish_drill(proc, tmp_path, timeout=120)
+    # The sandbox drill with objectives no load can breach at x1200: this proves permissions, not the RTO.
+    drill = drill_file(tmp_path, rto="4h", rpo="48h")
+    assert drill_policy(check_drill_file(drill), ACCOUNT_ID) == SANDBOX_POLICY
+    return finish_drill(start_drill(lab, tmp_path, drill=drill, env=credentials), tmp_path, timeout=120)
 
 
 def junit_outcomes(outcome: DrillRunOutcome) -> dict[str, list[tuple[str, str]]]:

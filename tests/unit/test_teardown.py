@@ -34,3 +34,26 @@ def test_a_failed_deletion_is_reported_and_the_rest_still_deleted(tmp_path):
     assert ("resource-delete-failed", "second") in events
     assert ("resource-deleted", "first") in events and ("resource-deleted", "third") in events
     assert any(line.startswith("teardown FAILED: could not delete rds-instance second") for line in teardown.summary_lines())
+
+
+def test_teardown_is_shielded_from_ctrl_c_before_it_announces_itself(tmp_path):
+    """Whoever reads "teardown-started" in the journal and presses Ctrl-C must not cut teardown short."""
+    import signal
+
+    handlers_when_announced = []
+
+    class WatchingJournal(Journal):
+        def write(self, event, **fields):
+            if event == "teardown-started":
+                handlers_when_announced.append(signal.getsignal(signal.SIGINT))
+            return super().write(event, **fields)
+
+    journal = WatchingJournal(tmp_path / "run.jsonl", "abcd1234", SystemClock())
+    teardown = Teardown(journal, SystemClock(), scope="test")
+    teardown.announce(TrackedResource("rds-instance", "only", "eu-central-1", "t", lambda: True))
+    default = signal.getsignal(signal.SIGINT)
+
+    teardown.run()
+
+    assert handlers_when_announced and handlers_when_announced[0] is not default
+    assert signal.getsignal(signal.SIGINT) is default, "the shield is lifted once teardown is done"
