@@ -1,6 +1,6 @@
 """Test fixtures, and the three rules that keep this suite from failing by chance on a busy machine.
 
-1. **A fresh world for every test.** `lab` is one moto server per test module
+1. **A fresh world for every test.** `lab` is one moto server per test process
    (moto's state is per process), reset to a newly seeded world before each
    test. Its world clock runs `scale` times faster than real time, so a lab
    left running would age its snapshots and run its nightly backups in the
@@ -50,7 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def lab_server() -> Iterator[Lab]:
     with Lab(time_scale=TIME_SCALE) as running:
         yield running

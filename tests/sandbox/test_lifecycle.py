@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 
 import pytest
 from moto.rds.models import RDSBackend
 
 from drtool.sandbox.lab import Lab, LabAlreadyRunning
 from drtool.timing import CLOCK_ENV, ScaledClock
+from tests.helpers import REPO
 
 
 def test_lab_lifecycle():
+    """In a process of its own: the suite's `lab` fixture keeps a lab running in this one."""
+    check = subprocess.run([sys.executable, "-c", "from tests.sandbox.test_lifecycle import lifecycle; lifecycle()"],
+                           cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stderr
+
+
+def lifecycle():
     original_restore = RDSBackend.__dict__["restore_db_instance_from_db_snapshot"]
     lab = Lab(time_scale=600).start()
     try:
