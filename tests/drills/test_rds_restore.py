@@ -139,6 +139,8 @@ def test_pytest_and_drtool_run_give_the_same_results(lab, tmp_path):
     assert {k for k, m in via_pytest.measurements().items() if m["met"]} == {(t, n) for t in TARGETS for n in ("RTO", "RPO")}
 
 
+# Rich redraws 8 times a real second: at x120 the restore lasts long enough for many redraws, however busy the machine.
+@pytest.mark.lab(time_scale=120)
 def test_live_progress_refreshes_on_a_terminal(lab, tmp_path):
     drill = drill_file(tmp_path, ORDERS_DB, **WIDE)
     controller, terminal = pty.openpty()

@@ -50,12 +50,8 @@ SANDBOX_POLICY = drill_policy(check_drill_file(SANDBOX_DRILL), ACCOUNT_ID)
 MOTO_CHECKED = {f"{call.service}:{call.api}" for call in SANDBOX_PLAN.calls()} - ALWAYS_ALLOWED_BY_MOTO
 
 
+# Tests that take the `lab` fixture get one with IAM enforced.
 pytestmark = pytest.mark.lab(time_scale=TIME_SCALE, enforce_iam=True)
-
-
-@pytest.fixture
-def iam_lab(lab: Lab) -> Lab:
-    return lab
 
 
 def admin_client(lab: Lab, service: str, region: str = DR_REGION):
@@ -104,21 +100,21 @@ def leftovers_of(lab: Lab, outcome: DrillRunOutcome) -> list[str]:
 # --- the proof in the lab ------------------------------------------------------------------------
 
 
-def test_the_lab_enforces_iam(iam_lab):
-    nobody = user_with_policy(iam_lab, "drtool-test-nobody", {"Version": "2012-10-17", "Statement": [
+def test_the_lab_enforces_iam(lab):
+    nobody = user_with_policy(lab, "drtool-test-nobody", {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]})
-    rds = boto3.client("rds", region_name=DR_REGION, endpoint_url=iam_lab.endpoint,
+    rds = boto3.client("rds", region_name=DR_REGION, endpoint_url=lab.endpoint,
                        aws_access_key_id=nobody["AWS_ACCESS_KEY_ID"], aws_secret_access_key=nobody["AWS_SECRET_ACCESS_KEY"])
     with pytest.raises(rds.exceptions.ClientError, match="AccessDenied"):
         rds.describe_db_instances()
 
 
-def test_a_user_with_exactly_the_generated_policy_runs_the_sandbox_drill(iam_lab, tmp_path):
-    credentials = user_with_policy(iam_lab, "drtool-drill-full", for_moto(SANDBOX_POLICY))
-    outcome = run_drill_as(iam_lab, tmp_path, credentials)
+def test_a_user_with_exactly_the_generated_policy_runs_the_sandbox_drill(lab, tmp_path):
+    credentials = user_with_policy(lab, "drtool-drill-full", for_moto(SANDBOX_POLICY))
+    outcome = run_drill_as(lab, tmp_path, credentials)
     assert outcome.exit_code == 0, outcome.output
     assert all(results == [] for results in junit_outcomes(outcome).values()), outcome.output
-    assert leftovers_of(iam_lab, outcome) == []
+    assert leftovers_of(lab, outcome) == []
 
 
 def _needed_by_moto(sid: str) -> set[str]:
@@ -129,13 +125,13 @@ def _needed_by_moto(sid: str) -> set[str]:
 
 
 @pytest.mark.parametrize("sid", [statement["Sid"] for statement in SANDBOX_POLICY["Statement"]])
-def test_without_any_one_statement_the_affected_scenarios_error_with_access_denied(iam_lab, tmp_path, sid):
+def test_without_any_one_statement_the_affected_scenarios_error_with_access_denied(lab, tmp_path, sid):
     denied = _needed_by_moto(sid)
     if not denied:
         pytest.skip(f"{sid} grants only actions AWS checks behind the API call; moto does not evaluate those")
     policy = for_moto(SANDBOX_POLICY)
     policy["Statement"] = [s for s in policy["Statement"] if s["Sid"] != sid]
-    outcome = run_drill_as(iam_lab, tmp_path, user_with_policy(iam_lab, f"drtool-drill-without-{sid.lower()}", policy))
+    outcome = run_drill_as(lab, tmp_path, user_with_policy(lab, f"drtool-drill-without-{sid.lower()}", policy))
 
     assert outcome.exit_code == 3, outcome.output
     cases = junit_outcomes(outcome)
