@@ -27,15 +27,13 @@ class ListenedJournal(Journal):
         super().__init__(path, run_id, clock)
         self.listeners: list[Listener] = []
 
-    def write(self, event: str, **fields: Any) -> dict[str, Any]:
-        record = super().write(event, **fields)
+    def _written(self, record: dict[str, Any]) -> None:
         for listener in list(self.listeners):
             try:
                 listener(record)
             except Exception as exc:  # a reporter must not crash a drill
                 self.listeners.remove(listener)
-                super().write("listener-failed", listener=repr(listener), error=repr(exc))
-        return record
+                self._append("listener-failed", {"listener": repr(listener), "error": repr(exc)})
 
 
 @dataclass

@@ -13,8 +13,8 @@ import platform
 import secrets
 import sys
 import threading
+from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -37,34 +37,58 @@ def new_run_id() -> str:
 
 
 class Journal:
-    """Writes one run's journal. Thread-safe; every write is durable before it returns."""
+    """Writes one run's journal. Thread-safe; every write is durable before it returns.
+
+    Signal handlers write to it too (a Ctrl-C during teardown). Python runs a handler on the main thread
+    between two bytecodes, possibly in the middle of a write; that nested write is recorded right after the
+    interrupted one, in order, instead of waiting forever on a lock its own thread holds.
+    """
 
     def __init__(self, path: Path, run_id: str, clock: Clock):
         self.path = path
         self.run_id = run_id
         self.clock = clock
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._writing = False
+        self._deferred: deque[tuple[str, dict[str, Any]]] = deque()
         self._seq = 0
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(path, "a", encoding="utf-8")
 
     def write(self, event: str, **fields: Any) -> dict[str, Any]:
         with self._lock:
-            self._seq += 1
-            record = {
-                "seq": self._seq,
-                "event": event,
-                "run_id": self.run_id,
-                "at": self.clock.now().isoformat(),
-                "mono": round(self.clock.monotonic(), 3),
-                **fields,
-            }
-            if self._file.closed:
-                raise RuntimeError(f"journal {self.path} is closed; cannot record {event}")
-            self._file.write(json.dumps(record, default=str, sort_keys=False) + "\n")
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            return record
+            if self._writing:  # only this thread can be here: a signal handler interrupted its write
+                self._deferred.append((event, fields))
+                return {"event": event, "run_id": self.run_id, **fields}
+            self._writing = True
+            try:
+                record = self._append(event, fields)
+                while self._deferred:
+                    self._append(*self._deferred.popleft())
+                return record
+            finally:
+                self._writing = False
+
+    def _append(self, event: str, fields: dict[str, Any]) -> dict[str, Any]:
+        self._seq += 1
+        record = {
+            "seq": self._seq,
+            "event": event,
+            "run_id": self.run_id,
+            "at": self.clock.now().isoformat(),
+            "mono": round(self.clock.monotonic(), 3),
+            **fields,
+        }
+        if self._file.closed:
+            raise RuntimeError(f"journal {self.path} is closed; cannot record {event}")
+        self._file.write(json.dumps(record, default=str, sort_keys=False) + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._written(record)
+        return record
+
+    def _written(self, record: dict[str, Any]) -> None:
+        """Called inside the write, once the record is durable; subclasses tell others about it."""
 
     def close(self) -> None:
         with self._lock:

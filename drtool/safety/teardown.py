@@ -8,6 +8,7 @@ reports every failure; it never hides one.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -127,18 +128,14 @@ def _shield_interrupts(teardown: Teardown) -> Iterator[None]:
         left = ", ".join(r.identifier for r in teardown.pending)
         teardown.journal.write("signal-during-teardown", signal=name, count=received, pending=left)
         if received >= ABANDON_AFTER_INTERRUPTS:
-            print(
+            _tell(
                 f"\ndrtool: teardown ABANDONED; still present: {left or 'nothing'}.\n"
-                f"        Remove them with: drtool cleanup --run-id {teardown.journal.run_id}",
-                file=sys.stderr,
-                flush=True,
+                f"        Remove them with: drtool cleanup --run-id {teardown.journal.run_id}\n"
             )
             raise TeardownAbandoned(f"teardown abandoned with {left or 'nothing'} left")
-        print(
+        _tell(
             f"\ndrtool: {name} received; teardown continues so nothing is left behind "
-            f"(deleting: {left}). Interrupt {ABANDON_AFTER_INTERRUPTS - received} more time(s) to abandon it.",
-            file=sys.stderr,
-            flush=True,
+            f"(deleting: {left}). Interrupt {ABANDON_AFTER_INTERRUPTS - received} more time(s) to abandon it.\n"
         )
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -147,6 +144,15 @@ def _shield_interrupts(teardown: Teardown) -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _tell(message: str) -> None:
+    # Straight to the file descriptor: the handler may have interrupted a print, and Python's buffered
+    # streams refuse a reentrant write.
+    try:
+        os.write(sys.stderr.fileno(), message.encode())
+    except (AttributeError, OSError, ValueError):  # a stderr with no descriptor (captured in memory)
+        print(message, end="", file=sys.stderr, flush=True)
 
 
 @contextmanager

@@ -57,3 +57,38 @@ def test_teardown_is_shielded_from_ctrl_c_before_it_announces_itself(tmp_path):
 
     assert handlers_when_announced and handlers_when_announced[0] is not default
     assert signal.getsignal(signal.SIGINT) is default, "the shield is lifted once teardown is done"
+
+
+JOURNAL_INTERRUPTED_MID_WRITE = """
+import signal, sys
+from pathlib import Path
+from drtool.journal import Journal, read_journal
+from drtool.timing import SystemClock
+
+class InterruptingClock(SystemClock):
+    armed = False
+    def now(self):
+        if self.armed:  # Ctrl-C lands while the journal is in the middle of a write
+            self.armed = False
+            signal.raise_signal(signal.SIGINT)
+        return super().now()
+
+clock = InterruptingClock()
+journal = Journal(Path(sys.argv[1]), "abcd1234", clock)
+signal.signal(signal.SIGINT, lambda *_: journal.write("signal-during-teardown", signal="SIGINT"))
+clock.armed = True
+journal.write("teardown-started")
+journal.write("teardown-finished")
+print([(r["seq"], r["event"]) for r in read_journal(journal.path)])
+"""
+
+
+def test_a_signal_that_writes_to_the_journal_mid_write_is_recorded_next_not_deadlocked(tmp_path):
+    import subprocess
+    import sys
+
+    # In a process of its own, bounded: the regression is a hang on the journal's lock.
+    result = subprocess.run([sys.executable, "-c", JOURNAL_INTERRUPTED_MID_WRITE, str(tmp_path / "run.jsonl")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str([(1, "teardown-started"), (2, "signal-during-teardown"), (3, "teardown-finished")])
