@@ -58,8 +58,8 @@ def _fail_invalid(message: str) -> None:
 
 
 def _check(path: Path):
-    from drtool.config import DrillFileError
-    from drtool.validate import check_drill_file
+    from drtool.core.model import DrillFileError
+    from drtool.drill.validate import check_drill_file
 
     try:
         return check_drill_file(path)
@@ -71,8 +71,8 @@ def _check(path: Path):
 @app.command()
 def validate(drill_files: list[Path] = typer.Argument(..., metavar="DRILL_FILE...", help="Drill files to check.")) -> None:
     """Check drill files and the features they name, without calling AWS. Exit 2 on any problem."""
-    from drtool.config import DrillFileError
-    from drtool.validate import check_drill_file
+    from drtool.core.model import DrillFileError
+    from drtool.drill.validate import check_drill_file
 
     problems = []
     for path in drill_files:
@@ -89,7 +89,7 @@ def validate(drill_files: list[Path] = typer.Argument(..., metavar="DRILL_FILE..
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of drill files (for editors and CI checks)."""
-    from drtool.config import drill_json_schema
+    from drtool.drill.file import drill_json_schema
 
     typer.echo(json.dumps(drill_json_schema(), indent=2))
 
@@ -113,11 +113,11 @@ def run(
     if fault and not sandbox:
         _fail_invalid("drtool run: --fault needs --sandbox")
     if drill_file is None:
-        from drtool.bundled import sandbox_drill
+        from drtool.drill.bundled import sandbox_drill
 
         drill_file = sandbox_drill()
     loaded = _check(drill_file)
-    from drtool.runner import run_drill
+    from drtool.runner.run import run_drill
 
     lab = None
     if sandbox:
@@ -136,7 +136,7 @@ def report(
     junit_xml: Optional[Path] = typer.Option(None, "--junit-xml", help="Write JUnit XML here."),
 ) -> None:
     """Render a run's summary (and JUnit XML) again from its journal, even one a killed run left. Exits as the run did."""
-    from drtool.journal import read_journal
+    from drtool.core.journal import read_journal
     from drtool.reports import junit
     from drtool.reports.results import summarize
     from drtool.reports.terminal import print_summary
@@ -233,16 +233,16 @@ def cleanup(
     loaded = _check(drill_file) if drill_file is not None else None
     regions = _cleanup_regions(loaded, region)
     min_age = _cleanup_duration(older_than)
-    from drtool.aws.session import SessionFactory
-    from drtool.journal import default_journal_dir
+    from drtool.commands.cleanup import find_leftovers, journal_mentions
+    from drtool.core.clock import clock_from_environment
+    from drtool.core.journal import default_journal_dir
+    from drtool.core.session import SessionFactory
     from drtool.reports.cleanup import print_journal_mentions, print_leftovers
-    from drtool.safety.cleanup import find_leftovers, journal_mentions
-    from drtool.timing import clock_from_environment
 
     clients = SessionFactory(loaded.drill.aws if loaded else None)
     # Cleanup deletes through the same guard as a drill: only drill-named resources in the searched regions.
-    from drtool.journal import new_run_id
-    from drtool.safety.guard import Guard
+    from drtool.core.guard import Guard
+    from drtool.core.journal import new_run_id
 
     clients.add_client_hook(Guard(run_id=new_run_id(), dr_region=regions[-1], regions=regions, lookup=clients.client).attach)
     clock = clock_from_environment()
@@ -266,7 +266,7 @@ def cleanup(
 
 
 def _cleanup_regions(loaded, regions: list[str]) -> list[str]:
-    from drtool.config import known_regions
+    from drtool.core.model import known_regions
 
     unknown = [name for name in regions if name not in known_regions()]
     if unknown:
@@ -279,7 +279,7 @@ def _cleanup_regions(loaded, regions: list[str]) -> list[str]:
 
 
 def _cleanup_duration(text: Optional[str]):
-    from drtool.timing import parse_duration
+    from drtool.core.clock import parse_duration
 
     if text is None:
         return None
@@ -291,7 +291,7 @@ def _cleanup_duration(text: Optional[str]):
 
 def _cleanup_call(call):
     """Run an AWS call; credentials, permissions and endpoint trouble exit 3 with one readable line."""
-    from drtool.aws.errors import describe_error, is_infrastructure_error
+    from drtool.core.errors import describe_error, is_infrastructure_error
 
     try:
         return call()
@@ -303,8 +303,8 @@ def _cleanup_call(call):
 
 
 def _remove_and_report(console, clients, clock, leftovers, journal_dir: Path) -> int:
-    from drtool.journal import Journal, new_run_id
-    from drtool.safety.cleanup import ALREADY_GONE, FAILED, remove_leftovers
+    from drtool.commands.cleanup import ALREADY_GONE, FAILED, remove_leftovers
+    from drtool.core.journal import Journal, new_run_id
 
     run_id = new_run_id()
     # The cleanup keeps a journal too: its deletions settle what earlier runs' journals left open.
@@ -330,7 +330,7 @@ def _remove_and_report(console, clients, clock, leftovers, journal_dir: Path) ->
 @app.command()
 def plan(drill_file: Path = typer.Argument(..., help="Drill file to plan.")) -> None:
     """Print what a drill would do: each step's AWS calls (read or MUTATING), what it creates, rough cost. No AWS call."""
-    from drtool.safety.plan import build_plan
+    from drtool.commands.plan import build_plan
 
     typer.echo(build_plan(_check(drill_file)).render())
 
@@ -341,7 +341,7 @@ def permissions(
     account_id: str = typer.Option("*", "--account-id", help="AWS account id for the resource ARNs."),
 ) -> None:
     """Print the least-privilege IAM policy (JSON) the drill needs, derived from the operations it can reach."""
-    from drtool.safety.permissions import drill_policy, render
+    from drtool.commands.permissions import drill_policy, render
 
     typer.echo(render(drill_policy(_check(drill_file), account_id)))
 

@@ -16,11 +16,11 @@ import yaml
 from botocore.config import Config
 from junitparser import JUnitXml
 
-from drtool.journal import read_journal
+from drtool.core.journal import read_journal
+from drtool.core.tagging import NAME_PREFIX, tags_to_dict
 from drtool.sandbox.lab import Lab
 from drtool.sandbox.requests import ProductionNames, touches
 from drtool.sandbox.seed import DR_REGION, PRIMARY_REGION
-from drtool.safety.tagging import NAME_PREFIX, tags_to_dict
 
 T = TypeVar("T")
 

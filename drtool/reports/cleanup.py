@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from drtool.timing import format_duration
+from drtool.core.clock import format_duration
 
 
 def print_leftovers(console, leftovers, title: str) -> None:

@@ -13,10 +13,26 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from junitparser import Error, Failure, JUnitXml, Properties, Property, Skipped, TestCase, TestSuite
+from junitparser import (
+    Error,
+    Failure,
+    JUnitXml,
+    Properties,
+    Property,
+    Skipped,
+    TestCase,
+    TestSuite,
+)
 
-from drtool.reports.results import ERROR, FAILED, INTERRUPTED, SKIPPED, RunResult, TestResult
-from drtool.timing import format_duration
+from drtool.core.clock import format_duration
+from drtool.reports.results import (
+    ERROR,
+    FAILED,
+    INTERRUPTED,
+    SKIPPED,
+    RunResult,
+    TestResult,
+)
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from rich.console import Console, Group
@@ -16,8 +16,7 @@ from rich.live import Live
 from rich.spinner import Spinner
 from rich.table import Table
 
-from drtool.plugin import RUN_KEY
-from drtool.timing import format_duration
+from drtool.core.clock import format_duration
 
 
 @dataclass
@@ -36,8 +35,10 @@ class _Row:
 
 
 class LiveProgress:
-    def __init__(self, console: Console):
+    def __init__(self, console: Console, run_of: Callable[[pytest.Config], Any]):
         self.console = console
+        # How to find the drill run in a pytest session; the runner knows, reports sit below it.
+        self._run_of = run_of
         self.rows: dict[str, _Row] = {}
         self._lock = threading.Lock()
         self._live: Live | None = None
@@ -45,7 +46,7 @@ class LiveProgress:
 
     @pytest.hookimpl(trylast=True)
     def pytest_configure(self, config: pytest.Config) -> None:
-        self._run = config.stash.get(RUN_KEY, None)
+        self._run = self._run_of(config)
         if self._run is not None:
             self._run.journal.listeners.append(self.on_record)
 

@@ -5,8 +5,15 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from drtool.reports.results import ERROR, FAILED, INTERRUPTED, PASSED, SKIPPED, RunResult
-from drtool.timing import format_duration
+from drtool.core.clock import format_duration
+from drtool.reports.results import (
+    ERROR,
+    FAILED,
+    INTERRUPTED,
+    PASSED,
+    SKIPPED,
+    RunResult,
+)
 
 _STYLE = {PASSED: "green", FAILED: "bold red", ERROR: "bold yellow", SKIPPED: "dim", INTERRUPTED: "bold magenta"}
 _LABEL = {PASSED: "MET", FAILED: "FAILED", ERROR: "ERROR", SKIPPED: "skipped", INTERRUPTED: "INTERRUPTED"}

@@ -17,7 +17,13 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.rds.exceptions import RDSClientError
 from moto.rds.models import rds_backends
 
-from drtool.sandbox.seed import DB_INSTANCES, DR_COPIED_INSTANCES, DR_REGION, PRIMARY_REGION, SeededWorld
+from drtool.sandbox.seed import (
+    DB_INSTANCES,
+    DR_COPIED_INSTANCES,
+    DR_REGION,
+    PRIMARY_REGION,
+    SeededWorld,
+)
 
 log = logging.getLogger(__name__)
 

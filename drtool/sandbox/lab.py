@@ -12,16 +12,27 @@ from moto import settings as moto_settings
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
 from werkzeug.serving import make_server
 
+from drtool.core.clock import CLOCK_ENV, ScaledClock
+from drtool.sandbox.backups import BACKUP_INTERVAL, NightlyBackups
 from drtool.sandbox.faults import validate_faults
 from drtool.sandbox.patches import WorldPatches
-from drtool.sandbox.backups import BACKUP_INTERVAL, NightlyBackups
 from drtool.sandbox.requests import ProductionNames, RecordingMiddleware, RequestLog
-from drtool.sandbox.seed import PRIMARY_REGION, SeedClients, SeededWorld, latest_backup_before, production_names, seed
+from drtool.sandbox.seed import (
+    PRIMARY_REGION,
+    SeedClients,
+    SeededWorld,
+    latest_backup_before,
+    production_names,
+    seed,
+)
 from drtool.sandbox.world import World, WorldSettings
-from drtool.timing import CLOCK_ENV, ScaledClock
 
 LOOPBACK = "127.0.0.1"
 ADMIN_USER = "drtool-lab-admin"

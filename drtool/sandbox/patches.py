@@ -19,7 +19,6 @@ from drtool.sandbox.s3_model import STATUS_ATTRIBUTE
 from drtool.sandbox.throttle import ThrottlingError
 from drtool.sandbox.world import World
 
-
 _INHERITED = object()
 
 

@@ -19,8 +19,8 @@ from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import parse_qs
 from xml.etree import ElementTree
 
-from drtool.safety.guard import is_read
-from drtool.safety.tagging import CANARY_PREFIX
+from drtool.core.guard import is_read
+from drtool.core.tagging import CANARY_PREFIX
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _CBOR_PATH = re.compile(r"^/service/[^/]+/operation/([A-Za-z]+)$")

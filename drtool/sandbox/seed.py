@@ -20,7 +20,7 @@ from moto.rds.models import rds_backends
 from moto.s3.models import s3_backends
 from moto.secretsmanager.models import secretsmanager_backends
 
-from drtool.safety.tagging import NAME_PREFIX
+from drtool.core.tagging import NAME_PREFIX
 from drtool.sandbox.faults import DR_KEY_DISABLED, NO_DR_SNAPSHOT
 from drtool.sandbox.kms_model import find_key
 from drtool.sandbox.requests import ProductionNames

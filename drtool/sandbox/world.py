@@ -16,12 +16,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Iterator, Protocol
 
-from drtool.sandbox.faults import REPLICATION_PAUSED, SLOW_RESTORE, THROTTLING, validate_faults
+from drtool.core.clock import ScaledClock
+from drtool.sandbox.faults import (
+    REPLICATION_PAUSED,
+    SLOW_RESTORE,
+    THROTTLING,
+    validate_faults,
+)
 from drtool.sandbox.kms_model import KeyGuard
 from drtool.sandbox.rds_model import RdsModel
 from drtool.sandbox.s3_model import ReplicationModel
 from drtool.sandbox.throttle import RdsThrottle
-from drtool.timing import ScaledClock
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,14 @@ import sys
 import pytest
 
 from tests.helpers import (
-    REPO, drill_file, drill_resources, finish_drill, lab_env, production_untouched, start_drill, wait_for_journal_event,
+    REPO,
+    drill_file,
+    drill_resources,
+    finish_drill,
+    lab_env,
+    production_untouched,
+    start_drill,
+    wait_for_journal_event,
 )
 
 

@@ -9,18 +9,25 @@ import sys
 
 import pytest
 
-from drtool.drill_run import DrillRun, TargetRun
-from drtool.journal import read_journal
-from drtool.rds import recovery
-from drtool.rds.recovery import RdsDrillContext
-from drtool.safety.tagging import tags_to_dict
-from drtool.safety.teardown import Teardown
+from drtool.core.journal import read_journal
+from drtool.core.run import DrillRun, TargetRun
+from drtool.core.tagging import tags_to_dict
+from drtool.core.teardown import Teardown
+from drtool.drill.validate import check_drill_file
+from drtool.families.rds_instance import recovery
+from drtool.families.rds_instance.recovery import RdsDrillContext
 from drtool.sandbox.rds_model import RestoreJob
 from drtool.sandbox.seed import BILLING_DB, ORDERS_DB
 from drtool.sandbox.world import WorldSettings
-from drtool.validate import check_drill_file
 from tests.helpers import (
-    SANDBOX_DRILL, drill_file, drill_resources, finish_drill, lab_env, production_untouched, run_drill, start_drill,
+    SANDBOX_DRILL,
+    drill_file,
+    drill_resources,
+    finish_drill,
+    lab_env,
+    production_untouched,
+    run_drill,
+    start_drill,
 )
 
 TARGETS = (ORDERS_DB, BILLING_DB)

@@ -15,12 +15,19 @@ from pathlib import Path
 
 from junitparser import JUnitXml
 
+from drtool.drill.validate import check_drill_file
 from drtool.sandbox.lab import Lab
 from drtool.sandbox.seed import BILLING_DB
 from drtool.sandbox.throttle import ThrottlingError
-from drtool.validate import check_drill_file
 from tests.helpers import (
-    REPO, SANDBOX_DRILL, DrillRunOutcome, drill_file, drill_resources, finish_drill, production_untouched, start_drill,
+    REPO,
+    SANDBOX_DRILL,
+    DrillRunOutcome,
+    drill_file,
+    drill_resources,
+    finish_drill,
+    production_untouched,
+    start_drill,
     wait_for_journal_event,
 )
 from tests.safety.fault_injection import GATE_ENV, INJECT_ENV

@@ -11,10 +11,14 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 from moto.rds.models import rds_backends
 
-from drtool.journal import Journal
-from drtool.rds.actions import copy_snapshot, restore_instance
-from drtool.safety.cleanup import NOT_TOUCHED, REMOVED, find_leftovers, remove_leftovers
-from drtool.safety.tagging import CANARY_PREFIX, NAME_PREFIX, drill_tags, resource_name
+from drtool.commands.cleanup import (
+    NOT_TOUCHED,
+    REMOVED,
+    find_leftovers,
+    remove_leftovers,
+)
+from drtool.core.journal import Journal
+from drtool.core.tagging import CANARY_PREFIX, NAME_PREFIX, drill_tags, resource_name
 from drtool.sandbox.lab import Lab
 from drtool.sandbox.rds_model import RestoreJob
 from drtool.sandbox.seed import (
@@ -27,6 +31,7 @@ from drtool.sandbox.seed import (
     REGIONS,
     SOURCE_BUCKET,
 )
+from drtool.services.rds.actions import copy_snapshot, restore_instance
 from tests.helpers import SANDBOX_DRILL, client, lab_env, production_untouched, wait_for
 
 KILLED = "a1b2c3d4"

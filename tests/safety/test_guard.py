@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from drtool.aws.session import SessionFactory
-from drtool.safety.guard import Guard, GuardRefused
-from drtool.safety.tagging import CANARY_PREFIX, drill_tags, resource_name
-from drtool.sandbox.seed import DR_REGION, ORDERS_DB, PRIMARY_REGION, REPLICA_BUCKET, SOURCE_BUCKET
+from drtool.core.guard import Guard, GuardRefused
+from drtool.core.session import SessionFactory
+from drtool.core.tagging import CANARY_PREFIX, drill_tags, resource_name
+from drtool.sandbox.seed import (
+    DR_REGION,
+    ORDERS_DB,
+    PRIMARY_REGION,
+    REPLICA_BUCKET,
+    SOURCE_BUCKET,
+)
 from tests.helpers import production_untouched
 
 RUN_ID = "0badc0de"
@@ -113,9 +119,9 @@ def test_changes_to_keys_and_policies_are_refused(lab, guarded):
 
 
 def test_drill_runs_record_refusals_in_the_journal(lab, guarded, tmp_path):
-    from drtool.drill_run import DrillRun
-    from drtool.journal import read_journal
-    from drtool.validate import check_drill_file
+    from drtool.core.journal import read_journal
+    from drtool.core.run import DrillRun
+    from drtool.drill.validate import check_drill_file
     from tests.helpers import SANDBOX_DRILL
 
     run = DrillRun.start(check_drill_file(SANDBOX_DRILL), tmp_path)

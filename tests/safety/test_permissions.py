@@ -29,16 +29,28 @@ import botocore.endpoint
 import pytest
 from typer.testing import CliRunner
 
-from drtool.aws.operations import calls, dr, is_declared, reachable_operations
 from drtool.cli import app
-from drtool.rds import recovery
-from drtool.safety.permissions import GRANTS, NEEDS_NO_GRANT, drill_policy, required_actions
-from drtool.safety.plan import build_plan
+from drtool.commands.permissions import (
+    GRANTS,
+    NEEDS_NO_GRANT,
+    drill_policy,
+    required_actions,
+)
+from drtool.commands.plan import build_plan
+from drtool.core.operations import calls, dr, is_declared, reachable_operations
+from drtool.drill.step_library import rds as rds_steps
+from drtool.drill.validate import check_drill_file
+from drtool.families.rds_instance import recovery
 from drtool.sandbox.lab import Lab
 from drtool.sandbox.seed import ACCOUNT_ID, DR_REGION, PRIMARY_REGION
-from drtool.steps import rds as rds_steps
-from drtool.validate import check_drill_file
-from tests.helpers import REPO, SANDBOX_DRILL, DrillRunOutcome, drill_file, finish_drill, start_drill
+from tests.helpers import (
+    REPO,
+    SANDBOX_DRILL,
+    DrillRunOutcome,
+    drill_file,
+    finish_drill,
+    start_drill,
+)
 
 # 1 real second is 20 world minutes: one sandbox drill run takes a few seconds.
 TIME_SCALE = 1200

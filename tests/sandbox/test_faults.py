@@ -9,7 +9,15 @@ from botocore.exceptions import ClientError
 
 from drtool.sandbox.faults import FAULTS, validate_faults
 from drtool.sandbox.lab import Lab
-from drtool.sandbox.seed import BILLING_DB, DR_REGION, DR_SUBNET_GROUP, ORDERS_DB, PRIMARY_REGION, REPLICA_BUCKET, SOURCE_BUCKET
+from drtool.sandbox.seed import (
+    BILLING_DB,
+    DR_REGION,
+    DR_SUBNET_GROUP,
+    ORDERS_DB,
+    PRIMARY_REGION,
+    REPLICA_BUCKET,
+    SOURCE_BUCKET,
+)
 from tests.helpers import wait_for
 
 

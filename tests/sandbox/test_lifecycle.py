@@ -9,8 +9,8 @@ import sys
 import pytest
 from moto.rds.models import RDSBackend
 
+from drtool.core.clock import CLOCK_ENV, ScaledClock
 from drtool.sandbox.lab import Lab, LabAlreadyRunning
-from drtool.timing import CLOCK_ENV, ScaledClock
 from tests.helpers import REPO
 
 

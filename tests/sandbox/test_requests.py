@@ -7,8 +7,16 @@ from datetime import timedelta
 import pytest
 from moto.rds.models import rds_backends
 
-from drtool.safety.tagging import CANARY_PREFIX
-from drtool.sandbox.seed import ACCOUNT_ID, BILLING_DB, DR_REGION, DR_SUBNET_GROUP, ORDERS_DB, PRIMARY_REGION, SOURCE_BUCKET
+from drtool.core.tagging import CANARY_PREFIX
+from drtool.sandbox.seed import (
+    ACCOUNT_ID,
+    BILLING_DB,
+    DR_REGION,
+    DR_SUBNET_GROUP,
+    ORDERS_DB,
+    PRIMARY_REGION,
+    SOURCE_BUCKET,
+)
 from tests.helpers import production_untouched
 
 

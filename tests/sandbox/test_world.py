@@ -11,8 +11,16 @@ from drtool.sandbox import seed as world_seed
 from drtool.sandbox.rds_model import CopyJob, DeleteJob, RestoreJob
 from drtool.sandbox.s3_model import ReplicationModel
 from drtool.sandbox.seed import (
-    BILLING_DB, DR_REGION, DR_SECURITY_GROUP_NAME, DR_SUBNET_GROUP, ORDERS_DB, PRIMARY_REGION,
-    REPLICA_BUCKET, REPLICATION_RULE_ID, SECRET_NAME, SOURCE_BUCKET,
+    BILLING_DB,
+    DR_REGION,
+    DR_SECURITY_GROUP_NAME,
+    DR_SUBNET_GROUP,
+    ORDERS_DB,
+    PRIMARY_REGION,
+    REPLICA_BUCKET,
+    REPLICATION_RULE_ID,
+    SECRET_NAME,
+    SOURCE_BUCKET,
 )
 from tests.helpers import wait_for
 
@@ -207,7 +215,12 @@ def test_disabled_and_pending_deletion_keys_are_refused(lab, aws):
 
 
 def test_nightly_backups_keep_the_world_current(lab, aws):
-    from drtool.sandbox.backups import DR_COPY_LAG, NightlyBackups, automated_snapshot_name, dr_copy_name
+    from drtool.sandbox.backups import (
+        DR_COPY_LAG,
+        NightlyBackups,
+        automated_snapshot_name,
+        dr_copy_name,
+    )
 
     taken = lab.world.now() - timedelta(minutes=1)
     job = NightlyBackups(lab.seeded, next_backup=taken)

@@ -11,8 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from drtool.cli import app
-from drtool.config import DrillFileError, drill_json_schema
-from drtool.validate import check_drill_file
+from drtool.core.model import DrillFileError
+from drtool.drill.file import drill_json_schema
+from drtool.drill.validate import check_drill_file
 
 REPO = Path(__file__).resolve().parents[2]
 

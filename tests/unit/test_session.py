@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from drtool.aws.session import SessionFactory
-from drtool.config import AwsAccess
+from drtool.core.model import AwsAccess
+from drtool.core.session import SessionFactory
 
 
 def test_per_service_endpoint_variables_are_honoured(monkeypatch):

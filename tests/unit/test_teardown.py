@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from drtool.journal import Journal, read_journal
-from drtool.safety.teardown import Teardown, TeardownError, TrackedResource
-from drtool.timing import SystemClock
+from drtool.core.clock import SystemClock
+from drtool.core.journal import Journal, read_journal
+from drtool.core.teardown import Teardown, TeardownError, TrackedResource
 
 
 def test_a_failed_deletion_is_reported_and_the_rest_still_deleted(tmp_path):

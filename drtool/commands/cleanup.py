@@ -1,0 +1,421 @@
+"""Find and remove what drill runs left behind, including runs killed with SIGKILL.
+
+AWS is the source of truth: a resource is deleted only if it is found in AWS
+with the drill name prefix *and* the `created-by=drtool` tag (KMS grants, which
+cannot carry tags, need a drill-shaped name with a run id). Drill-named
+resources without the tag are reported and never touched. Run journals are
+read only to mention what they say was created and never deleted.
+
+Plain Python over an injected client factory and clock: the CLI prints, this
+module decides.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from drtool.core.clock import Clock
+from drtool.core.errors import describe_error, is_infrastructure_error
+from drtool.core.journal import (
+    Journal,
+    LeftoverResource,
+    iter_journals,
+    leftover_resources,
+    read_journal,
+)
+from drtool.core.operations import operation
+from drtool.core.session import ClientFactory
+from drtool.core.tagging import (
+    CANARY_PREFIX,
+    CREATED_AT_KEY,
+    GRANT_NAME_PREFIX,
+    NAME_PREFIX,
+    RUN_ID_KEY,
+    is_drill_name,
+    is_drill_tagged,
+    run_id_from_name,
+    tags_to_dict,
+)
+from drtool.families.rds_instance.recovery import (
+    DELETABLE_WAIT_STATES,
+    SNAPSHOT_BUSY_STATES,
+    remove_instance,
+    remove_snapshot,
+    settle_then_delete,
+)
+from drtool.services.rds import actions, probes
+
+RDS_INSTANCE = "rds-instance"
+RDS_CLUSTER = "rds-cluster"
+RDS_SNAPSHOT = "rds-snapshot"
+RDS_CLUSTER_SNAPSHOT = "rds-cluster-snapshot"
+KMS_GRANT = "kms-grant"
+S3_OBJECT_VERSION = "s3-object-version"
+S3_DELETE_MARKER = "s3-delete-marker"
+
+# Each phase finishes before the next starts: a cluster cannot go while its instances
+# exist, a snapshot may still feed a restore, and a grant may still serve one.
+REMOVAL_PHASES: tuple[tuple[str, ...], ...] = (
+    (RDS_INSTANCE,),
+    (RDS_CLUSTER,),
+    (RDS_SNAPSHOT, RDS_CLUSTER_SNAPSHOT),
+    (KMS_GRANT,),
+    (S3_OBJECT_VERSION, S3_DELETE_MARKER),
+)
+# Deletions within a phase run side by side; each polls once per POLL_INTERVAL, far under RDS's 12 req/s.
+PARALLEL_REMOVALS = 8
+
+REMOVED = "removed"
+ALREADY_GONE = "already gone"
+FAILED = "failed"
+NOT_TOUCHED = "not touched"
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """A drill-named resource found in AWS. Only `tagged` ones are ever deleted."""
+
+    kind: str
+    identifier: str
+    region: str
+    arn: str | None
+    run_id: str | None
+    created_at: datetime | None
+    age: timedelta | None
+    status: str
+    tagged: bool
+    parent: str = ""  # the cluster of an instance, the key of a grant, the bucket of an object
+    handle: str = ""  # what AWS deletes it by when not the identifier: a grant id, an object version id
+
+    @property
+    def label(self) -> str:
+        if self.kind in (S3_OBJECT_VERSION, S3_DELETE_MARKER):
+            return f"s3://{self.parent}/{self.identifier} version {self.handle}"
+        if self.kind == KMS_GRANT:
+            return f"{self.identifier} on key {self.parent}"
+        return self.identifier
+
+
+@dataclass(frozen=True)
+class Removal:
+    leftover: Leftover
+    outcome: str  # REMOVED, ALREADY_GONE, FAILED or NOT_TOUCHED
+    error: str = ""
+    infrastructure: bool = False  # the failure was credentials, permissions, throttling or the endpoint
+
+
+@dataclass(frozen=True)
+class JournalMention:
+    """A resource a run journal says was created and never deleted, and what AWS shows of it now."""
+
+    resource: LeftoverResource
+    found: Leftover | None
+    region_searched: bool
+
+
+# --- finding ---------------------------------------------------------------------------------------
+
+
+def find_leftovers(
+    clients: ClientFactory,
+    regions: Sequence[str],
+    *,
+    now: datetime,
+    older_than: timedelta | None = None,
+    run_id: str | None = None,
+    buckets: Sequence[str] = (),
+) -> list[Leftover]:
+    """Every drill-named RDS resource and KMS grant in `regions`, and canary objects in `buckets`.
+
+    Untagged drill-named resources are included with `tagged=False` so callers can report them.
+    """
+    found: list[Leftover] = []
+    for region in dict.fromkeys(regions):
+        found += _rds_leftovers(clients.client("rds", region), region, now)
+        found += _grant_leftovers(clients.client("kms", region), region, now)
+    if buckets:
+        found += _canary_leftovers(clients, regions[0], buckets, now)
+    return [leftover for leftover in found if _selected(leftover, older_than, run_id)]
+
+
+def _selected(leftover: Leftover, older_than: timedelta | None, run_id: str | None) -> bool:
+    if run_id is not None and leftover.run_id != run_id:
+        return False
+    # An unknown age cannot prove a resource old enough, so --older-than leaves it alone.
+    return older_than is None or (leftover.age is not None and leftover.age >= older_than)
+
+
+@dataclass(frozen=True)
+class _RdsShape:
+    """How the describe output of one kind of RDS resource names its fields."""
+
+    kind: str
+    list_all: Callable[[Any], list[dict[str, Any]]]
+    id_field: str
+    arn_field: str
+    status_field: str
+    created_field: str
+    parent_field: str = ""
+
+
+RDS_SHAPES = (
+    _RdsShape(RDS_INSTANCE, probes.list_instances, "DBInstanceIdentifier", "DBInstanceArn", "DBInstanceStatus",
+              "InstanceCreateTime", parent_field="DBClusterIdentifier"),
+    _RdsShape(RDS_CLUSTER, probes.list_clusters, "DBClusterIdentifier", "DBClusterArn", "Status", "ClusterCreateTime"),
+    _RdsShape(RDS_SNAPSHOT, probes.list_snapshots, "DBSnapshotIdentifier", "DBSnapshotArn", "Status", "SnapshotCreateTime"),
+    _RdsShape(RDS_CLUSTER_SNAPSHOT, probes.list_cluster_snapshots, "DBClusterSnapshotIdentifier",
+              "DBClusterSnapshotArn", "Status", "SnapshotCreateTime"),
+)
+
+
+def _rds_leftovers(rds: Any, region: str, now: datetime) -> list[Leftover]:
+    found = []
+    for shape in RDS_SHAPES:
+        for raw in shape.list_all(rds):
+            identifier = raw[shape.id_field]
+            if not is_drill_name(identifier):
+                continue
+            arn = raw.get(shape.arn_field)
+            tag_list = raw["TagList"] if "TagList" in raw else (probes.resource_tags(rds, arn) if arn else [])
+            tags = tags_to_dict(tag_list)
+            created_at = raw.get(shape.created_field) or _tagged_time(tags)
+            found.append(
+                Leftover(
+                    kind=shape.kind,
+                    identifier=identifier,
+                    region=region,
+                    arn=arn,
+                    run_id=tags.get(RUN_ID_KEY) or run_id_from_name(identifier),
+                    created_at=created_at,
+                    age=_age(created_at, now),
+                    status=raw.get(shape.status_field, ""),
+                    tagged=is_drill_tagged(tags),
+                    parent=raw.get(shape.parent_field, "") if shape.parent_field else "",
+                )
+            )
+    return found
+
+
+def _tagged_time(tags: dict[str, str]) -> datetime | None:
+    # A resource still `creating` has no create time in AWS yet; the drill tagged it with one.
+    try:
+        return datetime.fromisoformat(tags[CREATED_AT_KEY])
+    except (KeyError, ValueError):
+        return None
+
+
+def _age(created_at: datetime | None, now: datetime) -> timedelta | None:
+    if created_at is None or created_at.tzinfo is None:
+        return None
+    return max(timedelta(0), now - created_at)
+
+
+def _grant_leftovers(kms: Any, region: str, now: datetime) -> list[Leftover]:
+    found = []
+    for key in _customer_keys(kms):
+        for grant in _list_grants(kms, key["KeyId"]):
+            name = grant.get("Name") or ""
+            if not name.startswith(GRANT_NAME_PREFIX):
+                continue
+            created_at = grant.get("CreationDate")
+            found.append(
+                Leftover(
+                    kind=KMS_GRANT,
+                    identifier=name,
+                    region=region,
+                    arn=key["Arn"],
+                    run_id=run_id_from_name(name),
+                    created_at=created_at,
+                    age=_age(created_at, now),
+                    status="active",
+                    tagged=_grant_name_has_run_id(name),
+                    parent=key["KeyId"],
+                    handle=grant["GrantId"],
+                )
+            )
+    return found
+
+
+def _grant_name_has_run_id(name: str) -> bool:
+    # Grants cannot carry tags, so the name stands in for them: `drtool-<run id>-<what>`, as resource_name makes.
+    run_id = run_id_from_name(name)
+    return run_id is not None and bool(name[len(NAME_PREFIX) + len(run_id) + 1 :])
+
+
+def _canary_leftovers(clients: ClientFactory, any_region: str, buckets: Iterable[str], now: datetime) -> list[Leftover]:
+    found = []
+    for bucket in dict.fromkeys(buckets):
+        region = _bucket_region(clients.client("s3", any_region), bucket)
+        for version, kind in _canary_versions(clients.client("s3", region), bucket):
+            key = version["Key"]
+            created_at = version.get("LastModified")
+            found.append(
+                Leftover(
+                    kind=kind,
+                    identifier=key,
+                    region=region,
+                    arn=f"arn:aws:s3:::{bucket}/{key}",
+                    run_id=_canary_run_id(key),
+                    created_at=created_at,
+                    age=_age(created_at, now),
+                    status="latest" if version.get("IsLatest") else "noncurrent",
+                    tagged=True,  # the canary prefix in a drill's own bucket is the mark; delete markers cannot be tagged
+                    parent=bucket,
+                    handle=version.get("VersionId") or "null",
+                )
+            )
+    return found
+
+
+def _canary_run_id(key: str) -> str | None:
+    # S3 drills write canaries as `drtool-canary/<run id>/<name>`.
+    run_id = key[len(CANARY_PREFIX):].split("/", 1)[0]
+    return run_id or None
+
+
+# --- KMS and S3 operations cleanup needs (no KMS actions or S3 modules exist yet) -------------------
+
+
+@operation("kms", "kms:ListKeys", "kms:DescribeKey")
+def _customer_keys(kms: Any) -> list[dict[str, Any]]:
+    """Customer-managed keys in the client's region that can still hold grants."""
+    keys = []
+    for page in kms.get_paginator("list_keys").paginate():
+        for entry in page["Keys"]:
+            metadata = kms.describe_key(KeyId=entry["KeyId"])["KeyMetadata"]
+            if metadata.get("KeyManager") == "CUSTOMER" and metadata.get("KeyState") in ("Enabled", "Disabled"):
+                keys.append(metadata)
+    return keys
+
+
+@operation("kms", "kms:ListGrants")
+def _list_grants(kms: Any, key_id: str) -> list[dict[str, Any]]:
+    """Every grant on one key."""
+    return [grant for page in kms.get_paginator("list_grants").paginate(KeyId=key_id) for grant in page["Grants"]]
+
+
+@operation("kms", "kms:RevokeGrant", mutating=True)
+def _revoke_grant(kms: Any, key_id: str, grant_id: str) -> bool:
+    """Revoke a drill grant; False if it was already gone."""
+    try:
+        kms.revoke_grant(KeyId=key_id, GrantId=grant_id)
+    except kms.exceptions.NotFoundException:
+        return False
+    return True
+
+
+@operation("s3", "s3:GetBucketLocation")
+def _bucket_region(s3: Any, bucket: str) -> str:
+    """The region a bucket lives in (us-east-1 reports no location)."""
+    return s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
+
+
+@operation("s3", "s3:ListBucketVersions")
+def _canary_versions(s3: Any, bucket: str) -> list[tuple[dict[str, Any], str]]:
+    """Every version and delete marker under the canary prefix, with its kind."""
+    found = []
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=CANARY_PREFIX):
+        found += [(version, S3_OBJECT_VERSION) for version in page.get("Versions", [])]
+        found += [(marker, S3_DELETE_MARKER) for marker in page.get("DeleteMarkers", [])]
+    return found
+
+
+@operation("s3", "s3:DeleteObjectVersion", mutating=True)
+def _delete_object_version(s3: Any, bucket: str, key: str, version_id: str) -> bool:
+    """Delete one object version or delete marker for good (deleting a missing version succeeds)."""
+    s3.delete_object(Bucket=bucket, Key=key, VersionId=version_id)
+    return True
+
+
+# --- removing --------------------------------------------------------------------------------------
+
+
+def remove_leftovers(
+    clients: ClientFactory, leftovers: Sequence[Leftover], clock: Clock, journal: Journal | None = None
+) -> list[Removal]:
+    """Delete every tagged leftover in a safe order; one result each, failures included, never raising."""
+    results = [Removal(leftover, NOT_TOUCHED, "not tagged created-by=drtool") for leftover in leftovers if not leftover.tagged]
+    for phase in REMOVAL_PHASES:
+        batch = [leftover for leftover in leftovers if leftover.tagged and leftover.kind in phase]
+        if not batch:
+            continue
+        with ThreadPoolExecutor(max_workers=PARALLEL_REMOVALS, thread_name_prefix="drtool-cleanup") as pool:
+            results += pool.map(lambda leftover: _remove_one(clients, leftover, clock, journal), batch)
+    return results
+
+
+def _remove_one(clients: ClientFactory, leftover: Leftover, clock: Clock, journal: Journal | None) -> Removal:
+    service, remove = REMOVERS[leftover.kind]
+    record = {"kind": leftover.kind, "identifier": leftover.identifier, "region": leftover.region,
+              "arn": leftover.arn, "resource_run_id": leftover.run_id}
+    try:
+        existed = remove(clients.client(service, leftover.region), leftover, clock)
+    except Exception as exc:  # every failure becomes a result; one stuck resource must not stop the rest
+        removal = Removal(leftover, FAILED, describe_error(exc), is_infrastructure_error(exc))
+        if journal is not None:
+            journal.write("resource-delete-failed", scope="cleanup", error=removal.error, **record)
+        return removal
+    if journal is not None:
+        journal.write("resource-deleted", scope="cleanup", existed=existed, **record)
+    return Removal(leftover, REMOVED if existed else ALREADY_GONE)
+
+
+def _remove_cluster(rds: Any, identifier: str, clock: Clock) -> bool:
+    return settle_then_delete(
+        lambda: probes.describe_cluster(rds, identifier),
+        lambda cluster: cluster.get("Status", ""),
+        lambda: actions.delete_cluster(rds, identifier),
+        clock=clock,
+        what=f"cluster {identifier}",
+        busy_states=DELETABLE_WAIT_STATES,
+        wait_until_gone=True,
+    )
+
+
+def _remove_cluster_snapshot(rds: Any, identifier: str, clock: Clock) -> bool:
+    return settle_then_delete(
+        lambda: probes.describe_cluster_snapshot(rds, identifier),
+        lambda snapshot: snapshot.get("Status", ""),
+        lambda: actions.delete_cluster_snapshot(rds, identifier),
+        clock=clock,
+        what=f"cluster snapshot {identifier}",
+        busy_states=SNAPSHOT_BUSY_STATES,
+        wait_until_gone=False,
+    )
+
+
+Remover = Callable[[Any, Leftover, Clock], bool]
+
+REMOVERS: dict[str, tuple[str, Remover]] = {
+    RDS_INSTANCE: ("rds", lambda rds, leftover, clock: remove_instance(rds, leftover.identifier, clock)),
+    RDS_CLUSTER: ("rds", lambda rds, leftover, clock: _remove_cluster(rds, leftover.identifier, clock)),
+    RDS_SNAPSHOT: ("rds", lambda rds, leftover, clock: remove_snapshot(rds, leftover.identifier, clock)),
+    RDS_CLUSTER_SNAPSHOT: ("rds", lambda rds, leftover, clock: _remove_cluster_snapshot(rds, leftover.identifier, clock)),
+    KMS_GRANT: ("kms", lambda kms, leftover, clock: _revoke_grant(kms, leftover.parent, leftover.handle)),
+    S3_OBJECT_VERSION: ("s3", lambda s3, leftover, clock: _delete_object_version(s3, leftover.parent, leftover.identifier, leftover.handle)),
+    S3_DELETE_MARKER: ("s3", lambda s3, leftover, clock: _delete_object_version(s3, leftover.parent, leftover.identifier, leftover.handle)),
+}
+
+
+# --- journals --------------------------------------------------------------------------------------
+
+
+def journal_mentions(
+    journal_dir: Path, found: Sequence[Leftover], regions: Sequence[str], run_id: str | None = None
+) -> list[JournalMention]:
+    """What run journals say was created and never deleted, matched against what AWS shows.
+
+    All journals are read as one history, so a deletion recorded by a later cleanup settles
+    what a killed run left open.
+    """
+    records = [record for path in iter_journals(journal_dir) for record in read_journal(path)]
+    by_key = {(leftover.kind, leftover.identifier, leftover.region): leftover for leftover in found}
+    return [
+        JournalMention(resource, by_key.get((resource.kind, resource.identifier, resource.region)), resource.region in regions)
+        for resource in leftover_resources(records)
+        if run_id is None or resource.run_id == run_id
+    ]

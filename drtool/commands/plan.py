@@ -1,0 +1,273 @@
+"""`drtool plan`: what a drill would do, derived from the code's declared calls, without calling AWS.
+
+For every scenario and target it lists the steps in order, the AWS calls each
+step may make (read or MUTATING, in which region, and under which condition),
+the teardown calls, and the resources the drill would create with a rough
+hourly cost. The same model feeds `drtool permissions`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+from _pytest.mark.expression import Expression
+from pytest_bdd.parser import FeatureParser, ScenarioTemplate
+
+from drtool.core import preflight as preflight_module
+from drtool.core.operations import (
+    PRIMARY,
+    ReachedOperation,
+    UndeclaredCall,
+    reachable_operations,
+)
+from drtool.core.tagging import resource_name
+from drtool.drill.file import Drill, LoadedDrill
+from drtool.drill.target_steps import EACH_TARGET_STEP, NAMED_TARGET_STEP
+from drtool.drill.validate import step_library
+from drtool.services.rds import actions
+
+RUN_ID_PLACEHOLDER = "<run-id>"
+_EACH = re.compile(EACH_TARGET_STEP)
+_NAMED = re.compile(NAMED_TARGET_STEP)
+
+# What each creating operation leaves behind: (resource kind, name suffix).
+CREATES = {
+    actions.restore_instance.operation.name: ("rds-instance", ""),
+    actions.copy_snapshot.operation.name: ("rds-snapshot", "copy"),
+}
+
+# Rough on-demand, single-AZ prices in USD per hour, us-east-1, as listed on
+# aws.amazon.com/rds/mysql/pricing and /rds/postgresql/pricing (recalled in
+# 2026-11, not fetched by drtool). An estimate only: other regions cost more
+# (often 10-25%), and Oracle and SQL Server are not listed ("unknown").
+PRICE_SOURCE = "estimate: us-east-1 on-demand single-AZ list price, 2026-11"
+HOURLY_USD: dict[str, dict[str, float]] = {
+    # class:          MySQL/MariaDB, PostgreSQL
+    "db.t3.micro": {"mysql": 0.017, "postgres": 0.018},
+    "db.t3.small": {"mysql": 0.034, "postgres": 0.036},
+    "db.t3.medium": {"mysql": 0.068, "postgres": 0.072},
+    "db.t3.large": {"mysql": 0.136, "postgres": 0.145},
+    "db.t4g.micro": {"mysql": 0.016, "postgres": 0.016},
+    "db.t4g.small": {"mysql": 0.032, "postgres": 0.032},
+    "db.t4g.medium": {"mysql": 0.065, "postgres": 0.065},
+    "db.m5.large": {"mysql": 0.171, "postgres": 0.178},
+    "db.m6g.large": {"mysql": 0.152, "postgres": 0.159},
+    "db.r5.large": {"mysql": 0.240, "postgres": 0.250},
+    "db.r6g.large": {"mysql": 0.215, "postgres": 0.225},
+}
+
+
+def hourly_cost(instance_class: str) -> str:
+    """The engine is the source instance's, unknown offline, so give the range over engine families."""
+    prices = HOURLY_USD.get(instance_class)
+    if prices is None:
+        return f"{instance_class}: hourly cost unknown"
+    parts = ", ".join(f"${price:.3f}/h {family}" for family, price in prices.items())
+    return f"{instance_class}: about {parts}; other engines unknown ({PRICE_SOURCE})"
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    service: str
+    api: str
+    region: str
+    mutating: bool
+    iam_actions: tuple[str, ...]
+    only_if: tuple[str, ...] = ()
+
+    def line(self) -> str:
+        kind = "MUTATING" if self.mutating else "read"
+        condition = f"  only if {'; and '.join(self.only_if)}" if self.only_if else ""
+        return f"{kind:<8}  {self.service}:{self.api:<34} {self.region}{condition}"
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    keyword: str
+    text: str
+    calls: tuple[PlannedCall, ...]
+
+
+@dataclass(frozen=True)
+class PlannedResource:
+    kind: str
+    name: str
+    region: str
+    only_if: tuple[str, ...]
+    cost: str
+
+
+@dataclass(frozen=True)
+class ScenarioPlan:
+    feature: str
+    scenario: str
+    target: str | None
+    steps: tuple[PlannedStep, ...]
+    teardown: tuple[PlannedCall, ...]
+    resources: tuple[PlannedResource, ...]
+
+    @property
+    def title(self) -> str:
+        return f"{self.scenario} [{self.target}]" if self.target else self.scenario
+
+    def calls(self) -> list[PlannedCall]:
+        return [call for step in self.steps for call in step.calls] + list(self.teardown)
+
+
+@dataclass(frozen=True)
+class DrillPlan:
+    drill: Drill
+    preflight: tuple[PlannedCall, ...]
+    scenarios: tuple[ScenarioPlan, ...]
+
+    def calls(self) -> list[PlannedCall]:
+        return list(self.preflight) + [call for scenario in self.scenarios for call in scenario.calls()]
+
+    def render(self) -> str:
+        drill = self.drill
+        lines = [
+            f"Drill {drill.drill}: primary {drill.primary_region}, DR {drill.dr_region}. "
+            "A plan only: no AWS call was made to make it.",
+            "",
+            "Preflight, once before any scenario:",
+            *(f"  {call.line()}" for call in self.preflight),
+        ]
+        for scenario in self.scenarios:
+            lines += ["", f"Scenario: {scenario.title}  ({scenario.feature})"]
+            for step in scenario.steps:
+                lines.append(f"  {step.keyword} {step.text}")
+                lines += [f"    {call.line()}" for call in step.calls] or ["    no AWS call"]
+            lines.append("  Teardown, whatever the outcome, newest resource first:")
+            lines += [f"    {call.line()}" for call in scenario.teardown] or ["    nothing to tear down"]
+            lines.append("  Creates (tagged created-by=drtool, deleted by teardown):")
+            for resource in scenario.resources:
+                condition = f", only if {'; and '.join(resource.only_if)}" if resource.only_if else ""
+                lines.append(f"    {resource.kind} {resource.name} in {resource.region}{condition}; {resource.cost}")
+            if not scenario.resources:
+                lines.append("    nothing")
+        return "\n".join(lines)
+
+
+def build_plan(loaded: LoadedDrill) -> DrillPlan:
+    """The plan of a drill file already checked by `check_drill_file`."""
+    drill = loaded.drill
+    scenarios: list[ScenarioPlan] = []
+    for feature_path in loaded.feature_paths:
+        feature = FeatureParser(str(feature_path.parent), feature_path.name).parse()
+        for template in feature.scenarios.values():
+            if not _selected(drill.tags, feature.tags | template.tags):
+                continue
+            for steps in _rendered_scenarios(template):
+                for target in _targets_of(steps, drill):
+                    scenarios.append(_plan_scenario(drill, feature_path, template.name, target, steps))
+    return DrillPlan(drill, _preflight_calls(drill), tuple(scenarios))
+
+
+def _selected(expression: str | None, tags: set[str]) -> bool:
+    # The same marker expression the plugin hands to pytest (`-m`).
+    return not expression or Expression.compile(expression).evaluate(lambda name, **kwargs: name in tags)
+
+
+def _rendered_scenarios(template: ScenarioTemplate) -> list[list]:
+    contexts = [ctx for examples in template.examples for ctx in examples.as_contexts()] or [{}]
+    return [template.render(context).steps for context in contexts]
+
+
+def _targets_of(steps: list, drill: Drill) -> list[str | None]:
+    """Expand the target-picking step the way the plugin parametrizes it."""
+    for step in steps:
+        if each := _EACH.fullmatch(step.name):
+            return [name for name, target in drill.targets.items() if target.kind == each.group("kind")]
+        if named := _NAMED.fullmatch(step.name):
+            return [named.group("name")]
+    return [None]
+
+
+def _plan_scenario(drill: Drill, feature_path: Path, scenario: str, target: str | None, steps: list) -> ScenarioPlan:
+    planned_steps: list[PlannedStep] = []
+    teardown: dict[tuple[str, ...], list[PlannedCall]] = {}  # remover function -> its calls
+    resources: list[PlannedResource] = []
+    for step in steps:
+        step_calls: list[PlannedCall] = []
+        for reached in _reached_by_step(step):
+            call = _planned(reached, drill)
+            if reached.teardown:
+                teardown.setdefault(reached.path[:-1], []).append(call)
+            else:
+                step_calls.append(call)
+                if target and (created := CREATES.get(reached.spec.name)):
+                    resources.append(_resource(drill, target, created, call))
+        planned_steps.append(PlannedStep(step.keyword, step.name, tuple(dict.fromkeys(step_calls))))
+    return ScenarioPlan(
+        feature=_display_path(feature_path),
+        scenario=scenario,
+        target=target,
+        steps=tuple(planned_steps),
+        # Teardown removes the newest resource first, each remover's calls in their own order.
+        teardown=tuple(dict.fromkeys(call for remover in reversed(teardown.values()) for call in remover)),
+        resources=tuple(resources),
+    )
+
+
+def _reached_by_step(step) -> list[ReachedOperation]:
+    if _EACH.fullmatch(step.name) or _NAMED.fullmatch(step.name):
+        return []  # picking a target makes no call; the AWS checks are the preflight
+    func = _step_function(step.type, step.name)
+    return reachable_operations(func)
+
+
+def _step_function(step_type: str, text: str) -> Callable:
+    for context in step_library():
+        if context.type in (None, step_type) and context.parser.is_matching(text):
+            return context.step_func
+    raise UndeclaredCall(f"no step implementation for {step_type} {text!r}")
+
+
+def _planned(reached: ReachedOperation, drill: Drill) -> PlannedCall:
+    spec = reached.spec
+    api = spec.iam_actions[0].split(":", 1)[1]  # by convention an operation's first action is its own API
+    region = drill.primary_region if reached.region == PRIMARY else drill.dr_region
+    return PlannedCall(spec.service, api, region, spec.mutating, spec.iam_actions, reached.conditions)
+
+
+def _resource(drill: Drill, target: str, created: tuple[str, str], call: PlannedCall) -> PlannedResource:
+    kind, suffix = created
+    name = resource_name(RUN_ID_PLACEHOLDER, target, suffix)
+    if kind == "rds-instance":
+        cost = hourly_cost(drill.targets[target].restore.instance_class)
+    else:
+        cost = "snapshot storage, billed per GB-month: not estimated"
+    return PlannedResource(kind, name, call.region, call.only_if, cost)
+
+
+def _preflight_calls(drill: Drill) -> tuple[PlannedCall, ...]:
+    """What drtool.core.preflight calls: who am I, then one cheap read per target kind in both regions."""
+    identity = preflight_module.caller_identity.operation
+    calls = [PlannedCall(identity.service, identity.iam_actions[0].split(":", 1)[1], drill.primary_region, False, identity.iam_actions)]
+    for kind in sorted({target.kind for target in drill.targets.values()}):
+        service, method, _ = preflight_module._REGION_PROBES[kind]  # preflight's own table, so the plan follows it
+        api = _api_name(service, method)
+        for region in (drill.primary_region, drill.dr_region):
+            calls.append(PlannedCall(service, api, region, False, (f"{service}:{api}",)))
+    return tuple(calls)
+
+
+@lru_cache(maxsize=None)
+def _api_name(service: str, method: str) -> str:
+    """botocore's API name for a client method (read from botocore's bundled models, no request)."""
+    import botocore.session
+    from botocore import xform_name
+
+    model = botocore.session.get_session().get_service_model(service)
+    return next(name for name in model.operation_names if xform_name(name) == method)
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,236 @@
+"""The guard: every AWS call drtool makes passes through it before it leaves the process.
+
+Reads are never restricted. A call that changes the world is allowed only on:
+- resources this run creates: drill-named (`drtool-<run id>-...`), tagged, new,
+  and in the DR region;
+- drill-named resources in the guarded regions, for teardown and cleanup;
+- S3 object keys under the canary prefix.
+Everything else (a change to production, a key, a policy, a bucket setting)
+is refused with `GuardRefused` before botocore builds the request.
+
+The guard hooks botocore's `before-parameter-build` event, so it sees the
+caller's own parameters and no request is ever signed or sent for a refused call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from drtool.core.errors import InfrastructureError
+from drtool.core.tagging import (
+    CANARY_PREFIX,
+    CREATED_BY_KEY,
+    CREATED_BY_VALUE,
+    GRANT_NAME_PREFIX,
+    NAME_PREFIX,
+    RUN_ID_KEY,
+)
+
+READ_PREFIXES = ("Describe", "List", "Get", "Head", "Lookup")
+# Calls that use, rather than change, what exists.
+NON_MUTATING = {
+    "kms": {"Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair",
+            "GenerateDataKeyPairWithoutPlaintext", "GenerateRandom", "Sign", "Verify", "GenerateMac", "VerifyMac"},
+    "sts": {"AssumeRole", "AssumeRoleWithWebIdentity", "AssumeRoleWithSAML", "GetCallerIdentity", "GetSessionToken", "DecodeAuthorizationMessage"},
+    "iam": {"SimulatePrincipalPolicy", "SimulateCustomPolicy"},
+}
+
+
+class GuardRefused(InfrastructureError):
+    """drtool refused to make a call that could change something it did not create.
+
+    The drill cannot run safely as written, so this is an error (exit 3), not a finding."""
+
+
+@dataclass(frozen=True)
+class CallContext:
+    service: str
+    operation: str
+    region: str
+    params: dict[str, Any]
+
+
+Rule = Callable[["Guard", CallContext], str | None]
+"""Returns None to allow the call, or the reason it is refused."""
+
+
+class Guard:
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        dr_region: str,
+        regions: Iterable[str] = (),
+        lookup: Callable[[str, str], Any] | None = None,
+        on_refusal: Callable[[CallContext, str], None] | None = None,
+    ):
+        self.run_id = run_id
+        self.dr_region = dr_region
+        # lookup(service, region) -> client, for the reads a rule needs (is this name taken?).
+        self.lookup = lookup
+        # Regions in which drill-named resources may be deleted (teardown and cleanup).
+        self.regions = frozenset(regions) | {dr_region}
+        self.on_refusal = on_refusal
+        self.refusals: list[str] = []
+
+    def attach(self, client: Any, service: str, region: str) -> None:
+        """A SessionFactory client hook."""
+        service_id = client.meta.service_model.service_name
+
+        def check(params: dict[str, Any], model: Any, **kwargs: Any) -> None:
+            self.check(CallContext(service_id, model.name, region, params))
+
+        client.meta.events.register_first(f"before-parameter-build.{client.meta.service_model.service_id.hyphenize()}", check)
+
+    def check(self, call: CallContext) -> None:
+        reason = self.reason_to_refuse(call)
+        if reason is None:
+            return
+        message = f"guard refused {call.service}:{call.operation} in {call.region}: {reason}"
+        self.refusals.append(message)
+        if self.on_refusal is not None:
+            self.on_refusal(call, message)
+        raise GuardRefused(message)
+
+    def reason_to_refuse(self, call: CallContext) -> str | None:
+        if is_read(call.service, call.operation):
+            return None
+        rule = RULES.get((call.service, call.operation))
+        if rule is None:
+            return "drtool never changes this kind of resource"
+        return rule(self, call)
+
+    # --- what counts as ours -------------------------------------------------
+
+    def is_this_runs_name(self, identifier: str) -> bool:
+        return identifier.lower().startswith(f"{NAME_PREFIX}{self.run_id}-")
+
+    def is_drill_name(self, identifier: str) -> bool:
+        return identifier.lower().startswith(NAME_PREFIX)
+
+
+def is_read(service: str, operation: str) -> bool:
+    return operation.startswith(READ_PREFIXES) or operation in NON_MUTATING.get(service, ())
+
+
+def _identifier(value: str) -> str:
+    """The resource name from an identifier or ARN (arn:aws:rds:region:acct:db:NAME)."""
+    return value.rsplit(":", 1)[-1] if value.startswith("arn:") else value
+
+
+def _create_in_dr(identifier_param: str, exists: Callable[[Guard, CallContext, str], bool]) -> Rule:
+    """A restore or copy: a new, tagged resource of this run, in the DR region, whose name is not taken."""
+
+    def rule(guard: Guard, call: CallContext) -> str | None:
+        identifier = call.params.get(identifier_param, "")
+        if call.region != guard.dr_region:
+            return f"drills create resources only in the DR region {guard.dr_region}"
+        if not guard.is_this_runs_name(identifier):
+            return f"{identifier!r} is not named for this run ({NAME_PREFIX}{guard.run_id}-...)"
+        tags = {t.get("Key"): t.get("Value") for t in call.params.get("Tags", [])}
+        if tags.get(CREATED_BY_KEY) != CREATED_BY_VALUE or tags.get(RUN_ID_KEY) != guard.run_id:
+            return f"{identifier!r} would be created without the tags {CREATED_BY_KEY}={CREATED_BY_VALUE} and {RUN_ID_KEY}={guard.run_id}"
+        if exists(guard, call, identifier):
+            return f"{identifier!r} already exists; a drill only creates new resources"
+        return None
+
+    return rule
+
+
+def _delete_drill_resource(identifier_param: str) -> Rule:
+    def rule(guard: Guard, call: CallContext) -> str | None:
+        identifier = _identifier(call.params.get(identifier_param, ""))
+        if not guard.is_drill_name(identifier):
+            return f"{identifier!r} is not a drill resource"
+        if call.region not in guard.regions:
+            return f"drill resources are only deleted in {', '.join(sorted(guard.regions))}"
+        if call.params.get("FinalDBSnapshotIdentifier") or call.params.get("SkipFinalSnapshot") is False:
+            return "a drill resource is deleted without a final snapshot"
+        return None
+
+    return rule
+
+
+def _rds_exists(kind: str) -> Callable[[Guard, CallContext, str], bool]:
+    """Ask RDS, with a read call, whether a name is taken."""
+    describe, param, result = {
+        "instance": ("describe_db_instances", "DBInstanceIdentifier", "DBInstances"),
+        "snapshot": ("describe_db_snapshots", "DBSnapshotIdentifier", "DBSnapshots"),
+        "cluster": ("describe_db_clusters", "DBClusterIdentifier", "DBClusters"),
+        "cluster-snapshot": ("describe_db_cluster_snapshots", "DBClusterSnapshotIdentifier", "DBClusterSnapshots"),
+    }[kind]
+
+    def exists(guard: Guard, call: CallContext, identifier: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        if guard.lookup is None:
+            return False
+        try:
+            found = getattr(guard.lookup("rds", call.region), describe)(**{param: identifier})
+        except ClientError as exc:
+            if "NotFound" in exc.response.get("Error", {}).get("Code", ""):
+                return False
+            raise
+        return bool(found.get(result))
+
+    return exists
+
+
+def _canary_keys(call: CallContext) -> list[str]:
+    if call.operation == "DeleteObjects":
+        return [obj.get("Key", "") for obj in call.params.get("Delete", {}).get("Objects", [])]
+    return [call.params.get("Key", "")]
+
+
+def _s3_canary_only(guard: Guard, call: CallContext) -> str | None:
+    outside = [key for key in _canary_keys(call) if not key.startswith(CANARY_PREFIX)]
+    if outside:
+        return f"S3 writes are allowed only under {CANARY_PREFIX}; refused for {', '.join(map(repr, outside))}"
+    return None
+
+
+def _kms_grant_of_this_run(guard: Guard, call: CallContext) -> str | None:
+    name = call.params.get("Name", "")
+    if not name.startswith(f"{GRANT_NAME_PREFIX}{guard.run_id}-"):
+        return f"a drill grant must be named {GRANT_NAME_PREFIX}{guard.run_id}-..., not {name!r}"
+    return None
+
+
+def _kms_drill_grant(guard: Guard, call: CallContext) -> str | None:
+    """Retire or revoke a grant only if its name says a drill made it (grants carry no tags)."""
+    key, grant_id = call.params.get("KeyId", ""), call.params.get("GrantId", "")
+    if not key or not grant_id or guard.lookup is None:
+        return "a grant is retired or revoked only by key and grant id, after checking its name"
+    kms = guard.lookup("kms", call.region)
+    for page in kms.get_paginator("list_grants").paginate(KeyId=key):
+        for grant in page["Grants"]:
+            if grant["GrantId"] == grant_id:
+                return None if grant.get("Name", "").startswith(GRANT_NAME_PREFIX) else f"grant {grant_id} was not made by a drill"
+    return f"grant {grant_id} does not exist on {key}"
+
+
+RULES: dict[tuple[str, str], Rule] = {
+    ("rds", "RestoreDBInstanceFromDBSnapshot"): _create_in_dr("DBInstanceIdentifier", _rds_exists("instance")),
+    ("rds", "RestoreDBInstanceToPointInTime"): _create_in_dr("TargetDBInstanceIdentifier", _rds_exists("instance")),
+    ("rds", "CopyDBSnapshot"): _create_in_dr("TargetDBSnapshotIdentifier", _rds_exists("snapshot")),
+    ("rds", "RestoreDBClusterFromSnapshot"): _create_in_dr("DBClusterIdentifier", _rds_exists("cluster")),
+    ("rds", "RestoreDBClusterToPointInTime"): _create_in_dr("DBClusterIdentifier", _rds_exists("cluster")),
+    ("rds", "CopyDBClusterSnapshot"): _create_in_dr("TargetDBClusterSnapshotIdentifier", _rds_exists("cluster-snapshot")),
+    ("rds", "CreateDBInstance"): _create_in_dr("DBInstanceIdentifier", _rds_exists("instance")),
+    ("rds", "DeleteDBInstance"): _delete_drill_resource("DBInstanceIdentifier"),
+    ("rds", "DeleteDBSnapshot"): _delete_drill_resource("DBSnapshotIdentifier"),
+    ("rds", "DeleteDBCluster"): _delete_drill_resource("DBClusterIdentifier"),
+    ("rds", "DeleteDBClusterSnapshot"): _delete_drill_resource("DBClusterSnapshotIdentifier"),
+    ("s3", "PutObject"): _s3_canary_only,
+    ("s3", "DeleteObject"): _s3_canary_only,
+    ("s3", "DeleteObjects"): _s3_canary_only,
+    ("s3", "CopyObject"): _s3_canary_only,
+    ("s3", "CreateMultipartUpload"): _s3_canary_only,
+    ("s3", "UploadPart"): _s3_canary_only,
+    ("s3", "CompleteMultipartUpload"): _s3_canary_only,
+    ("s3", "AbortMultipartUpload"): _s3_canary_only,
+    ("kms", "CreateGrant"): _kms_grant_of_this_run,
+    ("kms", "RetireGrant"): _kms_drill_grant,
+    ("kms", "RevokeGrant"): _kms_drill_grant,
+}

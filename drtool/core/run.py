@@ -1,0 +1,112 @@
+"""One drill run: its id, journal, clock and AWS access, shared by every scenario in it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from drtool.core.clock import Clock, clock_from_environment
+from drtool.core.guard import Guard
+from drtool.core.journal import Journal, new_run_id, runtime_versions
+from drtool.core.session import SessionFactory
+from drtool.core.stats import ApiCallStats
+from drtool.core.teardown import Teardown
+
+if TYPE_CHECKING:  # the drill file model composes every family's targets, so it sits above the core
+    from drtool.drill.file import LoadedDrill, Target
+
+Listener = Callable[[dict[str, Any]], None]
+
+
+class ListenedJournal(Journal):
+    """A journal that also tells listeners (the live display) about each record.
+
+    A broken listener is dropped with a note in the journal; it never breaks the run.
+    """
+
+    def __init__(self, path: Path, run_id: str, clock: Clock):
+        super().__init__(path, run_id, clock)
+        self.listeners: list[Listener] = []
+
+    def _written(self, record: dict[str, Any]) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(record)
+            except Exception as exc:  # a reporter must not crash a drill
+                self.listeners.remove(listener)
+                self._append("listener-failed", {"listener": repr(listener), "error": repr(exc)})
+
+
+@dataclass
+class DrillRun:
+    loaded: LoadedDrill
+    journal: ListenedJournal
+    clock: Clock
+    aws: SessionFactory
+    run_id: str
+    api_stats: ApiCallStats = field(default_factory=ApiCallStats)
+
+    @classmethod
+    def start(
+        cls,
+        loaded: LoadedDrill,
+        journal_dir: Path,
+        *,
+        run_id: str | None = None,
+        clock: Clock | None = None,
+        aws: SessionFactory | None = None,
+    ) -> "DrillRun":
+        run_id = run_id or new_run_id()
+        clock = clock or clock_from_environment()
+        stamp_path = journal_dir / f"{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{run_id}.jsonl"
+        journal = ListenedJournal(stamp_path, run_id, clock)
+        run = cls(loaded, journal, clock, aws or SessionFactory(loaded.drill.aws), run_id)
+        run.aws.add_client_hook(run.api_stats.attach)
+        guard = Guard(
+            run_id=run_id,
+            dr_region=loaded.drill.dr_region,
+            lookup=run.aws.client,
+            on_refusal=lambda call, message: journal.write("guard-refused", service=call.service, operation=call.operation, region=call.region, reason=message),
+        )
+        run.aws.add_client_hook(guard.attach)
+        drill = loaded.drill
+        journal.write(
+            "run-started",
+            drill=drill.drill,
+            drill_file=str(loaded.path),
+            drill_sha256=loaded.sha256,
+            primary_region=drill.primary_region,
+            dr_region=drill.dr_region,
+            targets={name: target.kind for name, target in drill.targets.items()},
+            time_scale=clock.scale,
+            versions=runtime_versions(),
+        )
+        return run
+
+    @property
+    def drill(self):
+        return self.loaded.drill
+
+
+@dataclass
+class TargetRun:
+    """One scenario's view of one target: its name, settings and teardown stack."""
+
+    run: DrillRun
+    name: str
+    target: Target
+    test_id: str
+    teardown: Teardown
+    notes: list[str] = field(default_factory=list)
+
+    def client(self, service: str, region: str) -> Any:
+        return self.run.aws.client(service, region)
+
+    def note(self, line: str, **fields: Any) -> None:
+        """A line for the reports (verdicts, what was restored), kept in the journal."""
+        self.notes.append(line)
+        self.run.journal.write("note", test=self.test_id, target=self.name, line=line, **fields)
+
+    def progress(self, message: str) -> None:
+        self.run.journal.write("progress", test=self.test_id, target=self.name, message=message)

@@ -1,0 +1,129 @@
+"""One place that makes AWS sessions and clients.
+
+Standard AWS configuration is honoured as boto3 honours it: the credential
+chain, AWS_PROFILE, region settings, AWS_ENDPOINT_URL and the per-service
+AWS_ENDPOINT_URL_<SERVICE>. A drill may add a profile and a role to assume.
+Every client gets botocore's retry mode for throttling and transient errors,
+and every client passes through the hooks registered here (the guard among
+them), so no code path reaches AWS around them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any, Callable, Protocol
+
+import boto3
+import botocore.config
+from botocore.credentials import RefreshableCredentials
+from botocore.session import Session as BotocoreSession
+
+from drtool import __version__
+from drtool.core.model import AwsAccess
+
+ClientHook = Callable[[Any, str, str], None]
+"""Called once for every new client: (client, service_name, region)."""
+
+
+class ClientFactory(Protocol):
+    def _profile_sets_retries(self) -> bool:
+        scoped = self.session._session.get_scoped_config()
+        return "retry_mode" in scoped or "max_attempts" in scoped
+
+    def client(self, service: str, region: str) -> Any: ...
+
+
+# Ten attempts in all; adaptive mode also slows this client down when AWS throttles it.
+DEFAULT_RETRIES = {"mode": "adaptive", "total_max_attempts": 10}
+
+
+class SessionFactory:
+    """Builds the boto3 session for a drill and hands out cached, hooked clients."""
+
+    def __init__(
+        self,
+        access: AwsAccess | None = None,
+        *,
+        retries: dict[str, Any] | None = None,
+        client_hooks: list[ClientHook] | None = None,
+        botocore_session: BotocoreSession | None = None,
+    ):
+        self.access = access or AwsAccess()
+        self.retries = retries or DEFAULT_RETRIES
+        self.client_hooks: list[ClientHook] = list(client_hooks or [])
+        self._botocore_session = botocore_session
+        self._session: boto3.Session | None = None
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def add_client_hook(self, hook: ClientHook) -> None:
+        with self._lock:
+            if self._clients:
+                raise RuntimeError("client hooks must be added before the first client is made")
+            self.client_hooks.append(hook)
+
+    @property
+    def session(self) -> boto3.Session:
+        with self._lock:
+            if self._session is None:
+                self._session = self._make_session()
+            return self._session
+
+    def _make_session(self) -> boto3.Session:
+        base = boto3.Session(profile_name=self.access.profile, botocore_session=self._botocore_session)
+        if not self.access.role_arn:
+            return base
+        return _assumed_role_session(base, self.access)
+
+    def client_config(self) -> botocore.config.Config:
+        # A retry mode or attempt count set the standard way (environment, profile) wins over drtool's default.
+        configured = os.environ.get("AWS_RETRY_MODE") or os.environ.get("AWS_MAX_ATTEMPTS") or self._profile_sets_retries()
+        return botocore.config.Config(
+            retries=None if configured else dict(self.retries),
+            user_agent_appid=f"drtool-{__version__}",
+            connect_timeout=10,
+            read_timeout=60,
+        )
+
+    def _profile_sets_retries(self) -> bool:
+        scoped = self.session._session.get_scoped_config()
+        return "retry_mode" in scoped or "max_attempts" in scoped
+
+    def client(self, service: str, region: str) -> Any:
+        key = (service, region)
+        with self._lock:
+            cached = self._clients.get(key)
+        if cached is not None:
+            return cached
+        client = self.session.client(service, region_name=region, config=self.client_config())
+        for hook in self.client_hooks:
+            hook(client, service, region)
+        with self._lock:
+            return self._clients.setdefault(key, client)
+
+
+def _assumed_role_session(base: boto3.Session, access: AwsAccess) -> boto3.Session:
+    """A session whose credentials come from sts:AssumeRole and refresh before they expire."""
+    sts = base.client("sts")
+
+    def fetch() -> dict[str, str]:
+        params: dict[str, Any] = {"RoleArn": access.role_arn, "RoleSessionName": access.session_name}
+        if access.external_id:
+            params["ExternalId"] = access.external_id
+        creds = sts.assume_role(**params)["Credentials"]
+        return {
+            "access_key": creds["AccessKeyId"],
+            "secret_key": creds["SecretAccessKey"],
+            "token": creds["SessionToken"],
+            "expiry_time": creds["Expiration"].isoformat(),
+        }
+
+    credentials = RefreshableCredentials.create_from_metadata(
+        metadata=fetch(), refresh_using=fetch, method="sts-assume-role"
+    )
+    botocore_session = BotocoreSession()
+    if base.profile_name and base.profile_name != "default":
+        botocore_session.set_config_variable("profile", base.profile_name)
+    botocore_session._credentials = credentials  # botocore has no public setter for refreshable credentials
+    return boto3.Session(botocore_session=botocore_session)

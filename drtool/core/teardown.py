@@ -1,0 +1,172 @@
+"""Guaranteed teardown of what a drill created.
+
+A resource is announced *before* the call that creates it leaves the process,
+so that whatever happens next (an exception, Ctrl-C, SIGTERM, SIGKILL) the
+journal already names it. Teardown deletes in reverse order of creation and
+reports every failure; it never hides one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from drtool.core.clock import Clock, Stopwatch, format_duration
+from drtool.core.errors import describe_error
+from drtool.core.journal import Journal
+
+ABANDON_AFTER_INTERRUPTS = 3
+
+
+class TeardownError(Exception):
+    """Teardown could not delete everything the drill created."""
+
+
+class TeardownAbandoned(KeyboardInterrupt):
+    """The operator insisted on stopping teardown; what is left is in the journal."""
+
+
+@dataclass
+class TrackedResource:
+    kind: str
+    identifier: str
+    region: str
+    target: str
+    remove: Callable[[], bool]  # deletes and waits until gone; False if there was nothing to delete
+    arn: str | None = None
+    details: dict[str, object] = field(default_factory=dict)
+
+    def record(self) -> dict[str, object]:
+        return {"kind": self.kind, "identifier": self.identifier, "region": self.region, "target": self.target, "arn": self.arn}
+
+
+class Teardown:
+    """A stack of resources one scenario created, torn down last-in, first-out."""
+
+    def __init__(self, journal: Journal, clock: Clock, scope: str):
+        self.journal = journal
+        self.clock = clock
+        self.scope = scope
+        self._stack: list[TrackedResource] = []
+        self.results: list[dict[str, object]] = []
+
+    def announce(self, resource: TrackedResource) -> TrackedResource:
+        self.journal.write("resource-creating", scope=self.scope, **resource.record())
+        self._stack.append(resource)
+        return resource
+
+    def created(self, resource: TrackedResource, arn: str | None = None, **details: object) -> None:
+        resource.arn = arn or resource.arn
+        resource.details.update(details)
+        self.journal.write("resource-created", scope=self.scope, **resource.record(), **details)
+
+    @property
+    def pending(self) -> list[TrackedResource]:
+        return list(self._stack)
+
+    def run(self) -> list[dict[str, object]]:
+        """Delete everything, newest first. Raises TeardownError naming each failure."""
+        failures: list[str] = []
+        if not self._stack:
+            return self.results
+        # Shield first: a Ctrl-C that follows the journal's "teardown-started" must find teardown already shielded.
+        with _shield_interrupts(self):
+            self.journal.write("teardown-started", scope=self.scope, resources=[r.record() for r in reversed(self._stack)])
+            while self._stack:
+                resource = self._stack[-1]
+                watch = Stopwatch.start(self.clock)
+                try:
+                    existed = resource.remove()
+                except Exception as exc:  # every failure is reported below, none is hidden
+                    self._stack.pop()
+                    message = f"could not delete {resource.kind} {resource.identifier} in {resource.region}: {describe_error(exc)}"
+                    failures.append(message)
+                    self.journal.write("resource-delete-failed", scope=self.scope, error=message, **resource.record())
+                    self.results.append({**resource.record(), "deleted": False, "error": message})
+                    continue
+                self._stack.pop()
+                took = watch.stop()
+                self.journal.write(
+                    "resource-deleted", scope=self.scope, existed=existed, duration_s=round(took, 3), **resource.record()
+                )
+                self.results.append({**resource.record(), "deleted": True, "existed": existed, "duration_s": took})
+        self.journal.write("teardown-finished", scope=self.scope, failures=failures)
+        if failures:
+            raise TeardownError("; ".join(failures))
+        return self.results
+
+    def summary_lines(self) -> list[str]:
+        lines = []
+        for result in self.results:
+            what = f"{result['kind']} {result['identifier']} in {result['region']}"
+            if result.get("deleted") and result.get("existed"):
+                lines.append(f"teardown: {what} deleted in {format_duration(float(result['duration_s']))}")
+            elif result.get("deleted"):
+                lines.append(f"teardown: {what} was never created; nothing to delete")
+            else:
+                lines.append(f"teardown FAILED: {result['error']}")
+        return lines
+
+
+@contextmanager
+def _shield_interrupts(teardown: Teardown) -> Iterator[None]:
+    """Keep Ctrl-C and SIGTERM from cutting teardown short, unless the operator insists."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = 0
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal received
+        received += 1
+        name = signal.Signals(signum).name
+        left = ", ".join(r.identifier for r in teardown.pending)
+        teardown.journal.write("signal-during-teardown", signal=name, count=received, pending=left)
+        if received >= ABANDON_AFTER_INTERRUPTS:
+            _tell(
+                f"\ndrtool: teardown ABANDONED; still present: {left or 'nothing'}.\n"
+                f"        Remove them with: drtool cleanup --run-id {teardown.journal.run_id}\n"
+            )
+            raise TeardownAbandoned(f"teardown abandoned with {left or 'nothing'} left")
+        _tell(
+            f"\ndrtool: {name} received; teardown continues so nothing is left behind "
+            f"(deleting: {left}). Interrupt {ABANDON_AFTER_INTERRUPTS - received} more time(s) to abandon it.\n"
+        )
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _tell(message: str) -> None:
+    # Straight to the file descriptor: the handler may have interrupted a print, and Python's buffered
+    # streams refuse a reentrant write.
+    try:
+        os.write(sys.stderr.fileno(), message.encode())
+    except (AttributeError, OSError, ValueError):  # a stderr with no descriptor (captured in memory)
+        print(message, end="", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def sigterm_raises_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C, so a stopped container or CI job still tears down."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

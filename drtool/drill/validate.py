@@ -1,0 +1,103 @@
+"""Full validation of a drill file: its own contents and the features it names.
+
+Nothing here touches AWS. Every problem is reported at once, with file and line.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from pytest_bdd import exceptions as bdd_exceptions
+from pytest_bdd.parser import Feature, FeatureParser, ScenarioTemplate
+from pytest_bdd.steps import StepFunctionContext, step_function_context_registry
+
+from drtool.core.model import DrillFileError, Problem
+from drtool.drill.bundled import features_dir
+from drtool.drill.file import TARGET_KINDS, Drill, LoadedDrill, load_drill
+from drtool.drill.step_library import STEP_MODULES
+from drtool.drill.target_steps import EACH_TARGET_STEP, NAMED_TARGET_STEP
+
+_EACH = re.compile(EACH_TARGET_STEP)
+_NAMED = re.compile(NAMED_TARGET_STEP)
+
+
+def resolve_feature(drill_path: Path, name: str) -> Path | None:
+    """A feature path is relative to the drill file; a bare name may also come from drtool's own library."""
+    candidates = [drill_path.parent / name]
+    if not Path(name).is_absolute():
+        candidates.append(features_dir() / Path(name).name)
+    return next((path.resolve() for path in candidates if path.is_file()), None)
+
+
+@lru_cache(maxsize=1)
+def step_library() -> tuple[StepFunctionContext, ...]:
+    for module in STEP_MODULES:
+        importlib.import_module(module)
+    return tuple(step_function_context_registry.values())
+
+
+def check_drill_file(path: Path) -> LoadedDrill:
+    """Load a drill file and check everything that can be checked offline; raise DrillFileError listing all problems."""
+    loaded = load_drill(path)
+    drill = loaded.drill
+    problems: list[Problem] = []
+    feature_paths: list[Path] = []
+    for name in drill.features:
+        feature_path = resolve_feature(loaded.path, name)
+        if feature_path is None:
+            problems.append(Problem(str(path), _feature_line(path, name), f"feature file {name!r} not found next to the drill file or in drtool's features"))
+            continue
+        feature_paths.append(feature_path)
+        try:
+            feature = FeatureParser(str(feature_path.parent), feature_path.name).parse()
+        except bdd_exceptions.GherkinParseError as exc:
+            message, line = exc.args[0], exc.args[1] if len(exc.args) > 1 else None
+            problems.append(Problem(str(feature_path), line, f"not valid Gherkin: {message}"))
+            continue
+        problems.extend(_check_feature(feature, feature_path, drill))
+    if problems:
+        raise DrillFileError(problems)
+    return LoadedDrill(drill=drill, path=loaded.path, sha256=loaded.sha256, feature_paths=tuple(feature_paths))
+
+
+def _feature_line(path: Path, name: str) -> int | None:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if name in line:
+            return number
+    return None
+
+
+def _rendered_steps(template: ScenarioTemplate):
+    """Steps as they will run: once per example row for an outline."""
+    contexts = [ctx for examples in template.examples for ctx in examples.as_contexts()] or [{}]
+    for context in contexts:
+        for raw, rendered in zip(template.steps, template.render(context).steps):
+            yield raw, rendered
+
+
+def _check_feature(feature: Feature, feature_path: Path, drill: Drill) -> list[Problem]:
+    problems: list[Problem] = []
+    library = step_library()
+    file = str(feature_path)
+    seen: set[tuple[int, str]] = set()
+    for template in feature.scenarios.values():
+        for raw, step in _rendered_steps(template):
+            key = (raw.line_number, step.name)
+            if key in seen:
+                continue
+            seen.add(key)
+            if not any(ctx.type in (None, step.type) and ctx.parser.is_matching(step.name) for ctx in library):
+                problems.append(Problem(file, raw.line_number, f"no step implementation for '{step.keyword} {step.name}'"))
+            if (each := _EACH.fullmatch(step.name)) and each.group("kind") not in TARGET_KINDS:
+                problems.append(Problem(file, raw.line_number, f"unknown target kind {each.group('kind')!r}; expected one of: {', '.join(TARGET_KINDS)}"))
+            if named := _NAMED.fullmatch(step.name):
+                name, kind = named.group("name"), named.group("kind")
+                target = drill.targets.get(name)
+                if target is None:
+                    problems.append(Problem(file, raw.line_number, f"the drill file defines no target named {name!r} (it has: {', '.join(drill.targets)})"))
+                elif target.kind != kind:
+                    problems.append(Problem(file, raw.line_number, f"target {name!r} is a {target.kind}, not a {kind}"))
+    return problems

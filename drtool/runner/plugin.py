@@ -1,0 +1,301 @@
+"""The pytest plugin: `pytest --drill FILE` runs a drill file's features with drtool's step library.
+
+Registered through the `pytest11` entry point, so any repository with drtool
+installed gets the steps, the fixtures and the options. `drtool run` is a
+thin front over exactly this plugin.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import traceback
+import types
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+from pytest_bdd.scenario import scenario_wrapper_template_registry
+
+from drtool.core.budget import BudgetWatch
+from drtool.core.errors import describe_error, is_infrastructure_error
+from drtool.core.journal import default_journal_dir, read_journal
+from drtool.core.model import DrillFileError
+from drtool.core.preflight import preflight
+from drtool.core.run import DrillRun, TargetRun
+from drtool.core.teardown import Teardown, TeardownError, sigterm_raises_interrupt
+from drtool.drill.step_library import STEP_MODULES
+from drtool.drill.target_steps import EACH_TARGET_STEP, NAMED_TARGET_STEP
+from drtool.drill.validate import check_drill_file
+from drtool.reports import junit
+from drtool.reports.results import ERROR, FAILED, PASSED, SKIPPED, summarize
+
+RUN_KEY = pytest.StashKey[DrillRun]()
+BUDGET_KEY = pytest.StashKey[BudgetWatch]()
+STEP_START_KEY = pytest.StashKey[float]()
+_EACH_TARGET = re.compile(EACH_TARGET_STEP)
+_NAMED_TARGET = re.compile(NAMED_TARGET_STEP)
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    group = parser.getgroup("drtool", "disaster-recovery drills")
+    group.addoption("--drill", metavar="FILE", help="run the features of this drill file against its environment")
+    group.addoption("--drill-junit", metavar="PATH", help="write the drill's JUnit XML (rendered from its journal) here")
+    group.addoption(
+        "--drill-journal-dir",
+        metavar="DIR",
+        help=f"where run journals go (default: {default_journal_dir()})",
+    )
+    group.addoption("--drill-run-id", metavar="ID", help="use this run id instead of a fresh one")
+    for name in STEP_MODULES:
+        if not pluginmanager.has_plugin(name):
+            pluginmanager.register(importlib.import_module(name), name)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    # A drill is one run with one journal and one teardown: it runs in this process, whatever -n says.
+    if config.getoption("drill", None) and config.pluginmanager.has_plugin("xdist"):
+        config.option.numprocesses = 0
+        config.option.dist = "no"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    path = config.getoption("drill")
+    if not path:
+        return
+    try:
+        loaded = check_drill_file(Path(path))
+    except DrillFileError as exc:
+        raise pytest.UsageError(f"invalid drill file:\n{exc}") from None
+    journal_dir = Path(config.getoption("drill_journal_dir") or default_journal_dir())
+    run = DrillRun.start(loaded, journal_dir, run_id=config.getoption("drill_run_id"))
+    config.stash[RUN_KEY] = run
+    for tag in _feature_tags(loaded.feature_paths):
+        config.addinivalue_line("markers", f"{tag}: tag from the drill's features")
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        config.args = [str(loaded.path)]
+    if loaded.drill.tags and not config.option.markexpr:
+        config.option.markexpr = loaded.drill.tags
+    # SIGTERM (a stopped container or CI job) must tear down like Ctrl-C does.
+    stack = sigterm_raises_interrupt()
+    stack.__enter__()
+    config.add_cleanup(lambda: stack.__exit__(None, None, None))
+
+
+def _feature_tags(paths: tuple[Path, ...]) -> set[str]:
+    tags: set[str] = set()
+    for path in paths:
+        tags.update(re.findall(r"(?<![\w@])@([\w.:-]+)", path.read_text(encoding="utf-8")))
+    return tags
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    run = parent.config.stash.get(RUN_KEY, None)
+    if run is not None and file_path.resolve() == run.loaded.path:
+        return DrillModule.from_parent(parent, path=file_path)
+    return None
+
+
+class DrillModule(pytest.Module):
+    """The drill file collected as a test module holding the scenarios of its features."""
+
+    def _getobj(self) -> types.ModuleType:
+        run = self.config.stash[RUN_KEY]
+        module = types.ModuleType(f"drtool_drill_{run.drill.drill.replace('-', '_')}")
+        module.__file__ = str(self.path)
+        module.__dict__["_drtool_features"] = [str(p) for p in run.loaded.feature_paths]
+        exec(compile("from pytest_bdd import scenarios\nscenarios(*_drtool_features)\n", str(self.path), "exec"), module.__dict__)
+        return module
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run a scenario that says `Given each <kind> target of the drill` once per target of that kind."""
+    template = scenario_wrapper_template_registry.get(metafunc.function)
+    if template is None:
+        return
+    if any(_NAMED_TARGET.fullmatch(step.name) or _EACH_TARGET.fullmatch(step.name) for step in template.steps):
+        # Preflight in setup, so that "AWS cannot be used" is a test error rather than a failed step.
+        _use_fixture(metafunc, "aws_identity")
+    kinds = {m.group("kind") for step in template.steps if (m := _EACH_TARGET.fullmatch(step.name))}
+    if not kinds:
+        return
+    run = metafunc.config.stash.get(RUN_KEY, None)
+    names = [name for name, t in run.drill.targets.items() if t.kind in kinds] if run else []
+    _use_fixture(metafunc, "drill_target")
+    metafunc.parametrize("drill_target", names, ids=names)
+
+
+def _use_fixture(metafunc: pytest.Metafunc, name: str) -> None:
+    # pytest-bdd resolves step fixtures at run time; a fixture needed at setup must be named up front.
+    if name not in metafunc.fixturenames:
+        metafunc.fixturenames.append(name)
+
+
+# --- fixtures -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def drill_run(request: pytest.FixtureRequest) -> DrillRun:
+    run = request.config.stash.get(RUN_KEY, None)
+    if run is None:
+        raise pytest.UsageError("drtool scenarios need a drill file: run pytest with --drill FILE")
+    return run
+
+
+@pytest.fixture(scope="session")
+def aws_identity(drill_run: DrillRun) -> dict[str, Any]:
+    """Fails every scenario as an *error* when AWS cannot be used at all."""
+    identity = preflight(drill_run.aws, drill_run.drill)
+    drill_run.journal.write("preflight-passed", **identity)
+    return identity
+
+
+@pytest.fixture
+def target_run_factory(
+    request: pytest.FixtureRequest, drill_run: DrillRun, aws_identity: dict[str, Any]
+) -> Iterator[Callable[[str, str], TargetRun]]:
+    """Makes the scenario's TargetRun, and tears down whatever it created, however the scenario ends."""
+    made: list[TargetRun] = []
+
+    def make(name: str, kind: str) -> TargetRun:
+        target = drill_run.drill.targets[name]
+        if target.kind != kind:
+            pytest.fail(f"target {name!r} is a {target.kind}, not a {kind}", pytrace=False)
+        teardown = Teardown(drill_run.journal, drill_run.clock, scope=request.node.nodeid)
+        made.append(TargetRun(drill_run, name, target, request.node.nodeid, teardown))
+        return made[-1]
+
+    yield make
+    failures = []
+    for target_run in made:
+        try:
+            target_run.teardown.run()
+        except TeardownError as exc:
+            failures.append(str(exc))
+        finally:
+            for line in target_run.teardown.summary_lines():
+                target_run.note(line)
+    if failures:
+        raise TeardownError("; ".join(failures))
+
+
+@pytest.fixture
+def drill_target() -> str:
+    raise pytest.UsageError("drill_target is chosen per scenario: run with --drill FILE")
+
+
+# --- journal hooks -------------------------------------------------------------
+
+
+def _run(config: pytest.Config) -> DrillRun | None:
+    return config.stash.get(RUN_KEY, None)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    run = _run(item.config)
+    if run is None:
+        return
+    template = scenario_wrapper_template_registry.get(getattr(item, "function", None))
+    callspec = getattr(item, "callspec", None)
+    run.journal.write(
+        "test-started",
+        test=item.nodeid,
+        feature=template.feature.name if template else "",
+        scenario=template.name if template else item.name,
+        target=(callspec.params.get("drill_target", "") if callspec else ""),
+    )
+
+
+def pytest_bdd_before_step(request, feature, scenario, step, step_func) -> None:
+    run = _run(request.config)
+    if run is not None:
+        request.node.stash[STEP_START_KEY] = run.clock.monotonic()
+        run.journal.write("step-started", test=request.node.nodeid, keyword=step.keyword, step=step.name)
+
+
+def pytest_bdd_after_step(request, feature, scenario, step, step_func, step_func_args) -> None:
+    _step_ended(request, step, "step-passed")
+
+
+def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception) -> None:
+    _step_ended(request, step, "step-failed", error=_one_line(exception))
+
+
+def _step_ended(request: pytest.FixtureRequest, step, event: str, **fields: Any) -> None:
+    run = _run(request.config)
+    if run is None:
+        return
+    started = request.node.stash.get(STEP_START_KEY, None)
+    duration = round(run.clock.monotonic() - started, 3) if started is not None else None
+    run.journal.write(event, test=request.node.nodeid, step=step.name, duration_s=duration, **fields)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    report = yield
+    run = _run(item.config)
+    if run is None or (report.passed and call.when != "call"):
+        return report
+    status, message, details = _classify(report, call)
+    run.journal.write("test-outcome", test=item.nodeid, phase=call.when, status=status, message=message, details=details)
+    return report
+
+
+def _classify(report: pytest.TestReport, call: pytest.CallInfo) -> tuple[str, str, str]:
+    if report.passed:
+        return PASSED, "", ""
+    if report.skipped:
+        return SKIPPED, str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else "skipped", ""
+    exc = call.excinfo.value if call.excinfo else None
+    message = _one_line(exc) if exc is not None else str(report.longrepr)
+    details = "".join(traceback.format_exception(exc)) if exc is not None and not isinstance(exc, AssertionError) else ""
+    if call.when == "teardown":
+        return ERROR, f"teardown: {message}", details
+    if exc is not None and is_infrastructure_error(exc):
+        return ERROR, message, details
+    if call.when == "setup":
+        return ERROR, message, details
+    return FAILED, message, details
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, AssertionError):
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else "assertion failed"
+    if isinstance(exc, pytest.fail.Exception):
+        return str(exc)
+    return describe_error(exc)
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    result = yield
+    run = _run(item.config)
+    if run is not None:
+        run.journal.write("test-finished", test=item.nodeid)
+    return result
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    run = _run(session.config)
+    if run is not None and run.drill.budget is not None:
+        session.config.stash[BUDGET_KEY] = BudgetWatch(run.drill.budget.total_seconds(), run.clock, run.journal).start()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    run = _run(session.config)
+    if run is None:
+        return
+    budget = session.config.stash.get(BUDGET_KEY, None)
+    if budget is not None:
+        budget.cancel()
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    run.journal.write("api-calls", **run.api_stats.snapshot())
+    run.journal.write("run-finished", pytest_exit=int(exitstatus), interrupted=interrupted)
+    result = summarize(read_journal(run.journal.path))
+    junit_path = session.config.getoption("drill_junit")
+    if junit_path:
+        junit.write(result, Path(junit_path))
+    run.journal.close()

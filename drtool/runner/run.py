@@ -1,0 +1,71 @@
+"""`drtool run`: pytest with the drtool plugin, a live display, and results read back from the journal."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from drtool.core.journal import (
+    default_journal_dir,
+    iter_journals,
+    new_run_id,
+    read_journal,
+)
+from drtool.drill.file import LoadedDrill
+from drtool.reports.live import LiveProgress
+from drtool.reports.results import ExitCode, summarize
+from drtool.reports.terminal import print_summary
+from drtool.runner.plugin import RUN_KEY
+
+
+def pytest_args(
+    loaded: LoadedDrill, run_id: str, journal_dir: Path, junit_xml: Path | None, tags: str | None
+) -> list[str]:
+    args = [
+        str(loaded.path),
+        "--drill", str(loaded.path),
+        "--drill-run-id", run_id,
+        "--drill-journal-dir", str(journal_dir),
+        # The drill's own settings, not whatever pytest.ini happens to be in the working directory.
+        "-c", os.devnull,
+        "--rootdir", str(loaded.path.parent),
+        "-p", "no:cacheprovider",
+        "-p", "no:terminal",
+        "--capture=sys",
+    ]
+    if junit_xml is not None:
+        args += ["--drill-junit", str(junit_xml)]
+    if tags:
+        args += ["-m", tags]
+    return args
+
+
+def run_drill(
+    loaded: LoadedDrill,
+    *,
+    junit_xml: Path | None = None,
+    journal_dir: Path | None = None,
+    tags: str | None = None,
+    console: Console | None = None,
+) -> ExitCode:
+    console = console or Console()
+    journal_dir = journal_dir or default_journal_dir()
+    run_id = new_run_id()
+    live = LiveProgress(console, run_of=lambda config: config.stash.get(RUN_KEY, None))
+    pytest_exit = pytest.main(pytest_args(loaded, run_id, journal_dir, junit_xml, tags), plugins=[live])
+    journal = next((p for p in iter_journals(journal_dir) if p.stem.endswith(f"-{run_id}")), None)
+    if journal is None:
+        console.print(f"drtool: the drill did not start (pytest exit {int(pytest_exit)}); nothing was run")
+        return ExitCode.INVALID_INPUT if pytest_exit == pytest.ExitCode.USAGE_ERROR else ExitCode.COULD_NOT_RUN
+    result = summarize(read_journal(journal))
+    print_summary(console, result, str(journal))
+    if pytest_exit == pytest.ExitCode.INTERNAL_ERROR:
+        console.print("drtool: pytest reported an internal error; see the journal")
+        return ExitCode.COULD_NOT_RUN
+    if pytest_exit == pytest.ExitCode.NO_TESTS_COLLECTED and not result.tests:
+        console.print("drtool: no scenario matched (check the drill's features, targets and tags)")
+        return ExitCode.INVALID_INPUT
+    return result.exit_code()
