@@ -62,8 +62,8 @@ def test_teardown_is_shielded_from_ctrl_c_before_it_announces_itself(tmp_path):
 JOURNAL_INTERRUPTED_MID_WRITE = """
 import signal, sys
 from pathlib import Path
-from drtool.journal import Journal, read_journal
-from drtool.timing import SystemClock
+from drtool.core.journal import Journal, read_journal
+from drtool.core.clock import SystemClock
 
 class InterruptingClock(SystemClock):
     armed = False
