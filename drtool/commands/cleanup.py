@@ -40,12 +40,12 @@ from drtool.core.tagging import (
     run_id_from_name,
     tags_to_dict,
 )
+from drtool.core.teardown import settle_then_delete
 from drtool.families.rds_instance.recovery import (
     DELETABLE_WAIT_STATES,
     SNAPSHOT_BUSY_STATES,
     remove_instance,
     remove_snapshot,
-    settle_then_delete,
 )
 from drtool.services.rds import actions, probes
 
@@ -66,7 +66,7 @@ REMOVAL_PHASES: tuple[tuple[str, ...], ...] = (
     (KMS_GRANT,),
     (S3_OBJECT_VERSION, S3_DELETE_MARKER),
 )
-# Deletions within a phase run side by side; each polls once per POLL_INTERVAL, far under RDS's 12 req/s.
+# Deletions within a phase run side by side; each polls once per REMOVAL_POLL_INTERVAL, far under RDS's 12 req/s.
 PARALLEL_REMOVALS = 8
 
 REMOVED = "removed"

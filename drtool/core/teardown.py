@@ -14,13 +14,17 @@ import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
-from drtool.core.clock import Clock, Stopwatch, format_duration
+from drtool.core.clock import Clock, Stopwatch, format_duration, poll_until
 from drtool.core.errors import describe_error
 from drtool.core.journal import Journal
 
 ABANDON_AFTER_INTERRUPTS = 3
+# World seconds: a resource still being created may take this long to become deletable, and as long to go.
+REMOVAL_DEADLINE = 3600.0
+# One describe per poll keeps far under AWS's request limits (RDS: 12 a second per account and region).
+REMOVAL_POLL_INTERVAL = 30.0
 
 
 class TeardownError(Exception):
@@ -170,3 +174,35 @@ def sigterm_raises_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def settle_then_delete(
+    describe: Callable[[], dict[str, Any] | None],
+    status: Callable[[dict[str, Any]], str],
+    delete: Callable[[], object],
+    *,
+    clock: Clock,
+    what: str,
+    busy_states: frozenset[str],
+    wait_until_gone: bool,
+) -> bool:
+    """Wait until a resource may be deleted, delete it, and optionally wait until it is gone.
+
+    Returns False if there was nothing to delete. AWS refuses to delete a resource
+    that is still being created, so teardown waits for it rather than leaving it.
+    """
+    found = poll_until(
+        describe,
+        lambda current: current is None or status(current) not in busy_states,
+        clock=clock,
+        deadline=REMOVAL_DEADLINE,
+        interval=REMOVAL_POLL_INTERVAL,
+        what=f"{what} to become deletable",
+    )
+    if found is None:
+        return False
+    if status(found) != "deleting":
+        delete()
+    if wait_until_gone:
+        poll_until(describe, lambda current: current is None, clock=clock, deadline=REMOVAL_DEADLINE, interval=REMOVAL_POLL_INTERVAL, what=f"{what} to be deleted")
+    return True

@@ -21,7 +21,7 @@ from drtool.core.clock import (
 from drtool.core.journal import Journal
 from drtool.core.operations import calls, dr, primary
 from drtool.core.tagging import drill_tags, is_drill_name, resource_name
-from drtool.core.teardown import Teardown, TrackedResource
+from drtool.core.teardown import Teardown, TrackedResource, settle_then_delete
 from drtool.core.verdicts import DrillFinding, Measurement, ObjectiveBreached
 from drtool.families.rds_instance.target import RdsInstanceTarget
 from drtool.services.kms.probes import describe_key
@@ -40,7 +40,6 @@ SNAPSHOT_BUSY_STATES = frozenset({"creating", "pending", "copying"})
 READY_EVENT = re.compile(r"restored from (db )?snapshot|db instance (created|restored)|finished applying modification", re.I)
 
 POLL_INTERVAL = 30.0  # world seconds; one describe per poll keeps far under RDS's 12 req/s
-TEARDOWN_DEADLINE = 3600.0  # world seconds to wait for a drill instance to become deletable and be gone
 
 
 @dataclass(frozen=True)
@@ -354,38 +353,6 @@ def check_encryption(ctx: RdsDrillContext, recovery: Recovery, target: RdsInstan
             f"{recovery.target}: restored instance is encrypted with {used}, not the DR-region key {key['Arn']}"
         )
     return f"{recovery.target}: restored instance encrypted with the DR-region key {key['Arn']}: met"
-
-
-def settle_then_delete(
-    describe: Callable[[], dict[str, Any] | None],
-    status: Callable[[dict[str, Any]], str],
-    delete: Callable[[], object],
-    *,
-    clock: Clock,
-    what: str,
-    busy_states: frozenset[str],
-    wait_until_gone: bool,
-) -> bool:
-    """Wait until a resource may be deleted, delete it, and optionally wait until it is gone.
-
-    Returns False if there was nothing to delete. AWS refuses to delete a resource
-    that is still being created, so teardown waits for it rather than leaving it.
-    """
-    found = poll_until(
-        describe,
-        lambda current: current is None or status(current) not in busy_states,
-        clock=clock,
-        deadline=TEARDOWN_DEADLINE,
-        interval=POLL_INTERVAL,
-        what=f"{what} to become deletable",
-    )
-    if found is None:
-        return False
-    if status(found) != "deleting":
-        delete()
-    if wait_until_gone:
-        poll_until(describe, lambda current: current is None, clock=clock, deadline=TEARDOWN_DEADLINE, interval=POLL_INTERVAL, what=f"{what} to be deleted")
-    return True
 
 
 @calls(probes.describe_instance, actions.delete_instance)
