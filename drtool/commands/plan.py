@@ -24,51 +24,15 @@ from drtool.core.operations import (
     UndeclaredCall,
     reachable_operations,
 )
+from drtool.core.registry import ResourceKind, families
 from drtool.core.tagging import resource_name
 from drtool.drill.file import Drill, LoadedDrill
 from drtool.drill.target_steps import EACH_TARGET_STEP, NAMED_TARGET_STEP
 from drtool.drill.validate import step_library
-from drtool.services.rds import actions
 
 RUN_ID_PLACEHOLDER = "<run-id>"
 _EACH = re.compile(EACH_TARGET_STEP)
 _NAMED = re.compile(NAMED_TARGET_STEP)
-
-# What each creating operation leaves behind: (resource kind, name suffix).
-CREATES = {
-    actions.restore_instance.operation.name: ("rds-instance", ""),
-    actions.copy_snapshot.operation.name: ("rds-snapshot", "copy"),
-}
-
-# Rough on-demand, single-AZ prices in USD per hour, us-east-1, as listed on
-# aws.amazon.com/rds/mysql/pricing and /rds/postgresql/pricing (recalled in
-# 2026-11, not fetched by drtool). An estimate only: other regions cost more
-# (often 10-25%), and Oracle and SQL Server are not listed ("unknown").
-PRICE_SOURCE = "estimate: us-east-1 on-demand single-AZ list price, 2026-11"
-HOURLY_USD: dict[str, dict[str, float]] = {
-    # class:          MySQL/MariaDB, PostgreSQL
-    "db.t3.micro": {"mysql": 0.017, "postgres": 0.018},
-    "db.t3.small": {"mysql": 0.034, "postgres": 0.036},
-    "db.t3.medium": {"mysql": 0.068, "postgres": 0.072},
-    "db.t3.large": {"mysql": 0.136, "postgres": 0.145},
-    "db.t4g.micro": {"mysql": 0.016, "postgres": 0.016},
-    "db.t4g.small": {"mysql": 0.032, "postgres": 0.032},
-    "db.t4g.medium": {"mysql": 0.065, "postgres": 0.065},
-    "db.m5.large": {"mysql": 0.171, "postgres": 0.178},
-    "db.m6g.large": {"mysql": 0.152, "postgres": 0.159},
-    "db.r5.large": {"mysql": 0.240, "postgres": 0.250},
-    "db.r6g.large": {"mysql": 0.215, "postgres": 0.225},
-}
-
-
-def hourly_cost(instance_class: str) -> str:
-    """The engine is the source instance's, unknown offline, so give the range over engine families."""
-    prices = HOURLY_USD.get(instance_class)
-    if prices is None:
-        return f"{instance_class}: hourly cost unknown"
-    parts = ", ".join(f"${price:.3f}/h {family}" for family, price in prices.items())
-    return f"{instance_class}: about {parts}; other engines unknown ({PRICE_SOURCE})"
-
 
 @dataclass(frozen=True)
 class PlannedCall:
@@ -199,7 +163,7 @@ def _plan_scenario(drill: Drill, feature_path: Path, scenario: str, target: str 
                 teardown.setdefault(reached.path[:-1], []).append(call)
             else:
                 step_calls.append(call)
-                if target and (created := CREATES.get(reached.spec.name)):
+                if target and (created := families().resource_kind_created_by(reached.spec.name)):
                     resources.append(_resource(drill, target, created, call))
         planned_steps.append(PlannedStep(step.keyword, step.name, tuple(dict.fromkeys(step_calls))))
     return ScenarioPlan(
@@ -234,25 +198,19 @@ def _planned(reached: ReachedOperation, drill: Drill) -> PlannedCall:
     return PlannedCall(spec.service, api, region, spec.mutating, spec.iam_actions, reached.conditions)
 
 
-def _resource(drill: Drill, target: str, created: tuple[str, str], call: PlannedCall) -> PlannedResource:
-    kind, suffix = created
-    name = resource_name(RUN_ID_PLACEHOLDER, target, suffix)
-    if kind == "rds-instance":
-        cost = hourly_cost(drill.targets[target].restore.instance_class)
-    else:
-        cost = "snapshot storage, billed per GB-month: not estimated"
-    return PlannedResource(kind, name, call.region, call.only_if, cost)
+def _resource(drill: Drill, target: str, created: ResourceKind, call: PlannedCall) -> PlannedResource:
+    name = resource_name(RUN_ID_PLACEHOLDER, target, created.name_suffix)
+    return PlannedResource(created.name, name, call.region, call.only_if, created.cost(drill.targets[target]))
 
 
 def _preflight_calls(drill: Drill) -> tuple[PlannedCall, ...]:
     """What drtool.core.preflight calls: who am I, then one cheap read per target kind in both regions."""
     identity = preflight_module.caller_identity.operation
     calls = [PlannedCall(identity.service, identity.iam_actions[0].split(":", 1)[1], drill.primary_region, False, identity.iam_actions)]
-    for kind in sorted({target.kind for target in drill.targets.values()}):
-        service, method, _ = preflight_module._REGION_PROBES[kind]  # preflight's own table, so the plan follows it
-        api = _api_name(service, method)
+    for probe in preflight_module.region_probes(drill):  # what preflight itself runs, so the plan follows it
+        api = _api_name(probe.service, probe.method)
         for region in (drill.primary_region, drill.dr_region):
-            calls.append(PlannedCall(service, api, region, False, (f"{service}:{api}",)))
+            calls.append(PlannedCall(probe.service, api, region, False, (f"{probe.service}:{api}",)))
     return tuple(calls)
 
 

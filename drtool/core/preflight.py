@@ -14,13 +14,12 @@ from drtool.core.errors import (
     is_infrastructure_error,
 )
 from drtool.core.operations import operation
+from drtool.core.registry import PreflightProbe, families
 from drtool.core.session import ClientFactory
 
 if TYPE_CHECKING:
     from drtool.drill.file import Drill
 
-# The read each target kind needs in both regions; one cheap call apiece.
-_REGION_PROBES = {"rds-instance": ("rds", "describe_db_instances", {"MaxRecords": 20})}
 
 
 @operation("sts", "sts:GetCallerIdentity")
@@ -35,14 +34,20 @@ def preflight(clients: ClientFactory, drill: Drill) -> dict[str, Any]:
         identity = caller_identity(clients.client("sts", drill.primary_region))
     except Exception as exc:
         raise InfrastructureError(f"cannot use AWS from here: {describe_error(exc)}") from exc
-    kinds = {target.kind for target in drill.targets.values()}
-    for kind in sorted(kinds):
-        service, call, params = _REGION_PROBES[kind]
+    for probe in region_probes(drill):
         for region in (drill.primary_region, drill.dr_region):
             try:
-                getattr(clients.client(service, region), call)(**params)
+                getattr(clients.client(probe.service, region), probe.method)(**probe.params)
             except Exception as exc:
                 if is_infrastructure_error(exc):
-                    raise InfrastructureError(f"cannot use {service} in {region}: {describe_error(exc)}") from exc
+                    raise InfrastructureError(f"cannot use {probe.service} in {region}: {describe_error(exc)}") from exc
                 raise
     return identity
+
+
+def region_probes(drill: Drill) -> list[PreflightProbe]:
+    """The cheap reads the drill's families need in both regions, each once."""
+    probes: list[PreflightProbe] = []
+    for kind in sorted({target.kind for target in drill.targets.values()}):
+        probes += [probe for probe in families().get(kind).preflight if probe not in probes]
+    return probes

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Union
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, create_model, model_validator
 
 from drtool.core.model import (
     NAME_PATTERN,
@@ -24,10 +25,14 @@ from drtool.core.model import (
     Region,
     Strict,
 )
-from drtool.families.rds_instance.target import RdsInstanceTarget
+from drtool.core.registry import families
 
-Target = Annotated[Union[RdsInstanceTarget], Field(discriminator="kind")]
-TARGET_KINDS = ("rds-instance",)
+# Any family's target model; `drill_model()` types `Drill.targets` with every registered one.
+Target = Strict
+
+
+def target_kinds() -> tuple[str, ...]:
+    return families().kinds
 
 
 class Drill(Strict):
@@ -40,7 +45,7 @@ class Drill(Strict):
     tags: str | None = Field(default=None, description="pytest marker expression selecting scenarios, e.g. 'rds and not slow'.")
     aws: AwsAccess = Field(default_factory=AwsAccess)
     budget: Duration | None = Field(default=None, description="Longest the whole drill may take; past it the run stops and tears down.")
-    targets: dict[Annotated[str, Field(pattern=NAME_PATTERN)], Target] = Field(min_length=1)
+    targets: dict[Annotated[str, Field(pattern=NAME_PATTERN)], Any] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _regions_differ(self) -> "Drill":
@@ -62,8 +67,17 @@ class LoadedDrill:
     feature_paths: tuple[Path, ...] = field(default_factory=tuple)
 
 
+@lru_cache(maxsize=1)
+def drill_model() -> type[Drill]:
+    """`Drill` whose targets are validated by the registered families' target models, chosen by `kind`."""
+    models = tuple(family.target_model for family in families())
+    target = Annotated[Union[models], Field(discriminator="kind")]  # type: ignore[valid-type]
+    name = Annotated[str, Field(pattern=NAME_PATTERN)]
+    return create_model("Drill", __base__=Drill, __doc__=Drill.__doc__, targets=(dict[name, target], Field(min_length=1)))
+
+
 def drill_json_schema() -> dict[str, Any]:
-    schema = Drill.model_json_schema()
+    schema = drill_model().model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "drtool drill file"
     return schema
@@ -131,7 +145,7 @@ def _line_for(loc: tuple, lines: dict[tuple, int]) -> int | None:
 
 
 def _describe_error(error: dict[str, Any]) -> str:
-    loc = [str(part) for part in error["loc"] if not (isinstance(part, str) and part in TARGET_KINDS)]
+    loc = [str(part) for part in error["loc"] if not (isinstance(part, str) and part in target_kinds())]
     where = ".".join(loc)
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -140,15 +154,15 @@ def _describe_error(error: dict[str, Any]) -> str:
         return f"missing required key {where!r}"
     message = error["msg"].removeprefix("Value error, ")
     if kind == "union_tag_invalid":
-        message = f"unknown target kind {error['input'].get('kind')!r}; expected one of: {', '.join(TARGET_KINDS)}"
+        message = f"unknown target kind {error['input'].get('kind')!r}; expected one of: {', '.join(target_kinds())}"
     elif kind == "union_tag_not_found":
-        message = f"needs a 'kind', one of: {', '.join(TARGET_KINDS)}"
+        message = f"needs a 'kind', one of: {', '.join(target_kinds())}"
     return f"{where}: {message}" if where else message
 
 
 def _strip_kind(loc: tuple) -> tuple:
     # Discriminated unions add the tag to the location: targets.orders-db.rds-instance.restore
-    return tuple(part for part in loc if not (isinstance(part, str) and part in TARGET_KINDS))
+    return tuple(part for part in loc if not (isinstance(part, str) and part in target_kinds()))
 
 
 def parse_drill(text: str, file: str) -> Drill:
@@ -156,7 +170,7 @@ def parse_drill(text: str, file: str) -> Drill:
     if not isinstance(data, dict):
         raise DrillFileError([Problem(file, 1, "a drill file is a mapping of keys (drill, primary_region, ...)")])
     try:
-        return Drill.model_validate(data)
+        return drill_model().model_validate(data)
     except ValidationError as exc:
         problems = [
             Problem(file, _line_for(_strip_kind(err["loc"]), lines), _describe_error(err)) for err in exc.errors()

@@ -16,8 +16,8 @@ from pytest_bdd.steps import StepFunctionContext, step_function_context_registry
 
 from drtool.core.model import DrillFileError, Problem
 from drtool.drill.bundled import features_dir
-from drtool.drill.file import TARGET_KINDS, Drill, LoadedDrill, load_drill
-from drtool.drill.step_library import STEP_MODULES
+from drtool.drill.file import Drill, LoadedDrill, load_drill, target_kinds
+from drtool.drill.step_library import step_modules
 from drtool.drill.target_steps import EACH_TARGET_STEP, NAMED_TARGET_STEP
 
 _EACH = re.compile(EACH_TARGET_STEP)
@@ -34,7 +34,7 @@ def resolve_feature(drill_path: Path, name: str) -> Path | None:
 
 @lru_cache(maxsize=1)
 def step_library() -> tuple[StepFunctionContext, ...]:
-    for module in STEP_MODULES:
+    for module in step_modules():
         importlib.import_module(module)
     return tuple(step_function_context_registry.values())
 
@@ -91,8 +91,8 @@ def _check_feature(feature: Feature, feature_path: Path, drill: Drill) -> list[P
             seen.add(key)
             if not any(ctx.type in (None, step.type) and ctx.parser.is_matching(step.name) for ctx in library):
                 problems.append(Problem(file, raw.line_number, f"no step implementation for '{step.keyword} {step.name}'"))
-            if (each := _EACH.fullmatch(step.name)) and each.group("kind") not in TARGET_KINDS:
-                problems.append(Problem(file, raw.line_number, f"unknown target kind {each.group('kind')!r}; expected one of: {', '.join(TARGET_KINDS)}"))
+            if (each := _EACH.fullmatch(step.name)) and each.group("kind") not in target_kinds():
+                problems.append(Problem(file, raw.line_number, f"unknown target kind {each.group('kind')!r}; expected one of: {', '.join(target_kinds())}"))
             if named := _NAMED.fullmatch(step.name):
                 name, kind = named.group("name"), named.group("kind")
                 target = drill.targets.get(name)

@@ -24,7 +24,7 @@ from drtool.core.model import DrillFileError
 from drtool.core.preflight import preflight
 from drtool.core.run import DrillRun, TargetRun
 from drtool.core.teardown import Teardown, TeardownError, sigterm_raises_interrupt
-from drtool.drill.step_library import STEP_MODULES
+from drtool.drill.step_library import step_modules
 from drtool.drill.target_steps import EACH_TARGET_STEP, NAMED_TARGET_STEP
 from drtool.drill.validate import check_drill_file
 from drtool.reports import junit
@@ -47,7 +47,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         help=f"where run journals go (default: {default_journal_dir()})",
     )
     group.addoption("--drill-run-id", metavar="ID", help="use this run id instead of a fresh one")
-    for name in STEP_MODULES:
+    for name in step_modules():
         if not pluginmanager.has_plugin(name):
             pluginmanager.register(importlib.import_module(name), name)
 

@@ -31,14 +31,14 @@ from typer.testing import CliRunner
 
 from drtool.cli import app
 from drtool.commands.permissions import (
-    GRANTS,
     NEEDS_NO_GRANT,
     drill_policy,
     required_actions,
 )
 from drtool.commands.plan import build_plan
 from drtool.core.operations import calls, dr, is_declared, reachable_operations
-from drtool.drill.step_library import rds as rds_steps
+from drtool.core.registry import families
+from drtool.families.rds_instance import steps as rds_steps
 from drtool.drill.validate import check_drill_file
 from drtool.families.rds_instance import recovery
 from drtool.sandbox.lab import Lab
@@ -193,7 +193,7 @@ def test_every_action_an_operation_declares_for_the_step_library_is_scoped():
     reached = {a for step in (rds_steps.find_point, rds_steps.restore, rds_steps.wait_available,
                               rds_steps.encrypted, rds_steps.objectives_met)
                for op in reachable_operations(step) for a in op.spec.iam_actions}
-    assert reached - NEEDS_NO_GRANT <= set(GRANTS)
+    assert reached - NEEDS_NO_GRANT <= set(families().get("rds-instance").grants)
 
 
 # --- the CLI, offline ----------------------------------------------------------------------------

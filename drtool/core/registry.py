@@ -1,0 +1,103 @@
+"""Drill families: each kind of drill declares itself once, as data, and every command reads the declarations.
+
+Modelled on cloud-custodian's registries. A family is a `Family` value found
+through the `drtool.families` entry points (drtool's own, and any installed
+package's) and in the modules that `DRTOOL_FAMILIES` names (comma-separated:
+a team's own families, or a test's). Adding a family edits nothing here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib.metadata import entry_points
+from typing import Any, Callable, Iterator, Mapping
+
+from drtool.core.grants import GrantRule
+
+ENTRY_POINT_GROUP = "drtool.families"
+FAMILIES_ENV = "DRTOOL_FAMILIES"
+
+
+def not_estimated(target: Any) -> str:
+    return "not estimated"
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    """A kind of resource a family's drill creates."""
+
+    name: str  # as the journal, the plan and cleanup name it, e.g. "rds-instance"
+    created_by: str  # the name of the operation that creates it (drtool.core.operations)
+    name_suffix: str = ""  # its name is resource_name(run id, target, name_suffix)
+    cost: Callable[[Any], str] = not_estimated  # a rough running cost, given the target
+
+
+@dataclass(frozen=True)
+class PreflightProbe:
+    """One cheap read that proves the family's service is usable in a region (a client method and its arguments)."""
+
+    service: str
+    method: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Family:
+    """One kind of drill: its target kind in drill files and everything the commands need to know of it."""
+
+    kind: str
+    target_model: type  # a pydantic model with `kind: Literal[<kind>]` and `objectives`
+    step_module: str  # the module that holds its pytest-bdd steps
+    features: tuple[str, ...] = ()  # its bundled feature files, by name
+    preflight: tuple[PreflightProbe, ...] = ()
+    creates: tuple[ResourceKind, ...] = ()
+    grants: Mapping[str, GrantRule] = field(default_factory=dict)  # IAM action -> how to scope it
+    figures: tuple[str, ...] = ()  # the measurements its verdicts carry, e.g. ("RTO", "RPO")
+
+
+class UnknownFamily(LookupError):
+    pass
+
+
+class FamilyRegistry:
+    def __init__(self, families: Iterator[Family] | list[Family]):
+        self._families: dict[str, Family] = {}
+        for family in families:
+            if family.kind in self._families and self._families[family.kind] is not family:
+                raise ValueError(f"two drill families claim the target kind {family.kind!r}")
+            self._families[family.kind] = family
+
+    def __iter__(self) -> Iterator[Family]:
+        return iter(self._families.values())
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(self._families)
+
+    def get(self, kind: str) -> Family:
+        try:
+            return self._families[kind]
+        except KeyError:
+            raise UnknownFamily(f"no drill family for target kind {kind!r}; known kinds: {', '.join(self.kinds)}") from None
+
+    def resource_kind_created_by(self, operation: str) -> ResourceKind | None:
+        return next((kind for family in self for kind in family.creates if kind.created_by == operation), None)
+
+    def grant_rules(self, action: str) -> list[GrantRule]:
+        return list(dict.fromkeys(family.grants[action] for family in self if action in family.grants))
+
+
+@lru_cache(maxsize=1)
+def families() -> FamilyRegistry:
+    """Every installed family, and those DRTOOL_FAMILIES names (read once per process)."""
+    found = [point.load() for point in entry_points(group=ENTRY_POINT_GROUP)]
+    for name in filter(None, (part.strip() for part in os.environ.get(FAMILIES_ENV, "").split(","))):
+        module = importlib.import_module(name)
+        found.extend(value for value in vars(module).values() if isinstance(value, Family))
+    bad = [repr(value) for value in found if not isinstance(value, Family)]
+    if bad:
+        raise TypeError(f"not drill families: {', '.join(bad)}")
+    return FamilyRegistry(sorted(found, key=lambda family: family.kind))
