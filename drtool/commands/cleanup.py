@@ -15,8 +15,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from drtool.core.clock import Clock
 from drtool.core.errors import describe_error, is_infrastructure_error
@@ -27,45 +28,28 @@ from drtool.core.journal import (
     leftover_resources,
     read_journal,
 )
+from drtool.core.leftovers import Leftover, RemovalPhase, age
 from drtool.core.operations import operation
+from drtool.core.registry import ResourceKind, families
 from drtool.core.session import ClientFactory
 from drtool.core.tagging import (
     CANARY_PREFIX,
-    CREATED_AT_KEY,
     GRANT_NAME_PREFIX,
     NAME_PREFIX,
-    RUN_ID_KEY,
-    is_drill_name,
-    is_drill_tagged,
     run_id_from_name,
-    tags_to_dict,
 )
 from drtool.core.teardown import settle_then_delete
 from drtool.families.rds_instance.recovery import (
     DELETABLE_WAIT_STATES,
     SNAPSHOT_BUSY_STATES,
-    remove_instance,
-    remove_snapshot,
 )
 from drtool.services.rds import actions, probes
+from drtool.services.rds.leftovers import CLUSTER_SNAPSHOTS, CLUSTERS, rds_leftovers
 
-RDS_INSTANCE = "rds-instance"
-RDS_CLUSTER = "rds-cluster"
-RDS_SNAPSHOT = "rds-snapshot"
-RDS_CLUSTER_SNAPSHOT = "rds-cluster-snapshot"
 KMS_GRANT = "kms-grant"
 S3_OBJECT_VERSION = "s3-object-version"
 S3_DELETE_MARKER = "s3-delete-marker"
 
-# Each phase finishes before the next starts: a cluster cannot go while its instances
-# exist, a snapshot may still feed a restore, and a grant may still serve one.
-REMOVAL_PHASES: tuple[tuple[str, ...], ...] = (
-    (RDS_INSTANCE,),
-    (RDS_CLUSTER,),
-    (RDS_SNAPSHOT, RDS_CLUSTER_SNAPSHOT),
-    (KMS_GRANT,),
-    (S3_OBJECT_VERSION, S3_DELETE_MARKER),
-)
 # Deletions within a phase run side by side; each polls once per REMOVAL_POLL_INTERVAL, far under RDS's 12 req/s.
 PARALLEL_REMOVALS = 8
 
@@ -73,31 +57,6 @@ REMOVED = "removed"
 ALREADY_GONE = "already gone"
 FAILED = "failed"
 NOT_TOUCHED = "not touched"
-
-
-@dataclass(frozen=True)
-class Leftover:
-    """A drill-named resource found in AWS. Only `tagged` ones are ever deleted."""
-
-    kind: str
-    identifier: str
-    region: str
-    arn: str | None
-    run_id: str | None
-    created_at: datetime | None
-    age: timedelta | None
-    status: str
-    tagged: bool
-    parent: str = ""  # the cluster of an instance, the key of a grant, the bucket of an object
-    handle: str = ""  # what AWS deletes it by when not the identifier: a grant id, an object version id
-
-    @property
-    def label(self) -> str:
-        if self.kind in (S3_OBJECT_VERSION, S3_DELETE_MARKER):
-            return f"s3://{self.parent}/{self.identifier} version {self.handle}"
-        if self.kind == KMS_GRANT:
-            return f"{self.identifier} on key {self.parent}"
-        return self.identifier
 
 
 @dataclass(frozen=True)
@@ -129,14 +88,15 @@ def find_leftovers(
     run_id: str | None = None,
     buckets: Sequence[str] = (),
 ) -> list[Leftover]:
-    """Every drill-named RDS resource and KMS grant in `regions`, and canary objects in `buckets`.
+    """Every drill-named resource of every kind in `regions`, and canary objects in `buckets`.
 
     Untagged drill-named resources are included with `tagged=False` so callers can report them.
     """
     found: list[Leftover] = []
     for region in dict.fromkeys(regions):
-        found += _rds_leftovers(clients.client("rds", region), region, now)
-        found += _grant_leftovers(clients.client("kms", region), region, now)
+        for kind in resource_kinds():
+            if kind.find is not None:
+                found += kind.find(clients.client(kind.service, region), region, now)
     if buckets:
         found += _canary_leftovers(clients, regions[0], buckets, now)
     return [leftover for leftover in found if _selected(leftover, older_than, run_id)]
@@ -147,71 +107,6 @@ def _selected(leftover: Leftover, older_than: timedelta | None, run_id: str | No
         return False
     # An unknown age cannot prove a resource old enough, so --older-than leaves it alone.
     return older_than is None or (leftover.age is not None and leftover.age >= older_than)
-
-
-@dataclass(frozen=True)
-class _RdsShape:
-    """How the describe output of one kind of RDS resource names its fields."""
-
-    kind: str
-    list_all: Callable[[Any], list[dict[str, Any]]]
-    id_field: str
-    arn_field: str
-    status_field: str
-    created_field: str
-    parent_field: str = ""
-
-
-RDS_SHAPES = (
-    _RdsShape(RDS_INSTANCE, probes.list_instances, "DBInstanceIdentifier", "DBInstanceArn", "DBInstanceStatus",
-              "InstanceCreateTime", parent_field="DBClusterIdentifier"),
-    _RdsShape(RDS_CLUSTER, probes.list_clusters, "DBClusterIdentifier", "DBClusterArn", "Status", "ClusterCreateTime"),
-    _RdsShape(RDS_SNAPSHOT, probes.list_snapshots, "DBSnapshotIdentifier", "DBSnapshotArn", "Status", "SnapshotCreateTime"),
-    _RdsShape(RDS_CLUSTER_SNAPSHOT, probes.list_cluster_snapshots, "DBClusterSnapshotIdentifier",
-              "DBClusterSnapshotArn", "Status", "SnapshotCreateTime"),
-)
-
-
-def _rds_leftovers(rds: Any, region: str, now: datetime) -> list[Leftover]:
-    found = []
-    for shape in RDS_SHAPES:
-        for raw in shape.list_all(rds):
-            identifier = raw[shape.id_field]
-            if not is_drill_name(identifier):
-                continue
-            arn = raw.get(shape.arn_field)
-            tag_list = raw["TagList"] if "TagList" in raw else (probes.resource_tags(rds, arn) if arn else [])
-            tags = tags_to_dict(tag_list)
-            created_at = raw.get(shape.created_field) or _tagged_time(tags)
-            found.append(
-                Leftover(
-                    kind=shape.kind,
-                    identifier=identifier,
-                    region=region,
-                    arn=arn,
-                    run_id=tags.get(RUN_ID_KEY) or run_id_from_name(identifier),
-                    created_at=created_at,
-                    age=_age(created_at, now),
-                    status=raw.get(shape.status_field, ""),
-                    tagged=is_drill_tagged(tags),
-                    parent=raw.get(shape.parent_field, "") if shape.parent_field else "",
-                )
-            )
-    return found
-
-
-def _tagged_time(tags: dict[str, str]) -> datetime | None:
-    # A resource still `creating` has no create time in AWS yet; the drill tagged it with one.
-    try:
-        return datetime.fromisoformat(tags[CREATED_AT_KEY])
-    except (KeyError, ValueError):
-        return None
-
-
-def _age(created_at: datetime | None, now: datetime) -> timedelta | None:
-    if created_at is None or created_at.tzinfo is None:
-        return None
-    return max(timedelta(0), now - created_at)
 
 
 def _grant_leftovers(kms: Any, region: str, now: datetime) -> list[Leftover]:
@@ -230,11 +125,12 @@ def _grant_leftovers(kms: Any, region: str, now: datetime) -> list[Leftover]:
                     arn=key["Arn"],
                     run_id=run_id_from_name(name),
                     created_at=created_at,
-                    age=_age(created_at, now),
+                    age=age(created_at, now),
                     status="active",
                     tagged=_grant_name_has_run_id(name),
                     parent=key["KeyId"],
                     handle=grant["GrantId"],
+                    display=f"{name} on key {key['KeyId']}",
                 )
             )
     return found
@@ -261,11 +157,12 @@ def _canary_leftovers(clients: ClientFactory, any_region: str, buckets: Iterable
                     arn=f"arn:aws:s3:::{bucket}/{key}",
                     run_id=_canary_run_id(key),
                     created_at=created_at,
-                    age=_age(created_at, now),
+                    age=age(created_at, now),
                     status="latest" if version.get("IsLatest") else "noncurrent",
                     tagged=True,  # the canary prefix in a drill's own bucket is the mark; delete markers cannot be tagged
                     parent=bucket,
                     handle=version.get("VersionId") or "null",
+                    display=f"s3://{bucket}/{key} version {version.get('VersionId') or 'null'}",
                 )
             )
     return found
@@ -339,21 +236,21 @@ def remove_leftovers(
 ) -> list[Removal]:
     """Delete every tagged leftover in a safe order; one result each, failures included, never raising."""
     results = [Removal(leftover, NOT_TOUCHED, "not tagged created-by=drtool") for leftover in leftovers if not leftover.tagged]
-    for phase in REMOVAL_PHASES:
-        batch = [leftover for leftover in leftovers if leftover.tagged and leftover.kind in phase]
+    kinds = {kind.name: kind for kind in resource_kinds()}
+    for phase in RemovalPhase:
+        batch = [leftover for leftover in leftovers if leftover.tagged and kinds[leftover.kind].phase == phase]
         if not batch:
             continue
         with ThreadPoolExecutor(max_workers=PARALLEL_REMOVALS, thread_name_prefix="drtool-cleanup") as pool:
-            results += pool.map(lambda leftover: _remove_one(clients, leftover, clock, journal), batch)
+            results += pool.map(lambda leftover: _remove_one(clients, kinds[leftover.kind], leftover, clock, journal), batch)
     return results
 
 
-def _remove_one(clients: ClientFactory, leftover: Leftover, clock: Clock, journal: Journal | None) -> Removal:
-    service, remove = REMOVERS[leftover.kind]
+def _remove_one(clients: ClientFactory, kind: ResourceKind, leftover: Leftover, clock: Clock, journal: Journal | None) -> Removal:
     record = {"kind": leftover.kind, "identifier": leftover.identifier, "region": leftover.region,
               "arn": leftover.arn, "resource_run_id": leftover.run_id}
     try:
-        existed = remove(clients.client(service, leftover.region), leftover, clock)
+        existed = kind.remove(clients.client(kind.service, leftover.region), leftover, clock)
     except Exception as exc:  # every failure becomes a result; one stuck resource must not stop the rest
         removal = Removal(leftover, FAILED, describe_error(exc), is_infrastructure_error(exc))
         if journal is not None:
@@ -388,17 +285,24 @@ def _remove_cluster_snapshot(rds: Any, identifier: str, clock: Clock) -> bool:
     )
 
 
-Remover = Callable[[Any, Leftover, Clock], bool]
+# Kinds no drill family creates yet: Aurora clusters, KMS grants and S3 canaries; they move to their families.
+CLEANUP_KINDS = (
+    ResourceKind("rds-cluster", "rds", phase=RemovalPhase.CLUSTERS, find=partial(rds_leftovers, CLUSTERS),
+                 remove=lambda rds, leftover, clock: _remove_cluster(rds, leftover.identifier, clock)),
+    ResourceKind("rds-cluster-snapshot", "rds", phase=RemovalPhase.SNAPSHOTS, find=partial(rds_leftovers, CLUSTER_SNAPSHOTS),
+                 remove=lambda rds, leftover, clock: _remove_cluster_snapshot(rds, leftover.identifier, clock)),
+    ResourceKind(KMS_GRANT, "kms", phase=RemovalPhase.GRANTS, find=lambda kms, region, now: _grant_leftovers(kms, region, now),
+                 remove=lambda kms, leftover, clock: _revoke_grant(kms, leftover.parent, leftover.handle)),
+    ResourceKind(S3_OBJECT_VERSION, "s3", phase=RemovalPhase.OBJECTS, find=None,
+                 remove=lambda s3, leftover, clock: _delete_object_version(s3, leftover.parent, leftover.identifier, leftover.handle)),
+    ResourceKind(S3_DELETE_MARKER, "s3", phase=RemovalPhase.OBJECTS, find=None,
+                 remove=lambda s3, leftover, clock: _delete_object_version(s3, leftover.parent, leftover.identifier, leftover.handle)),
+)
 
-REMOVERS: dict[str, tuple[str, Remover]] = {
-    RDS_INSTANCE: ("rds", lambda rds, leftover, clock: remove_instance(rds, leftover.identifier, clock)),
-    RDS_CLUSTER: ("rds", lambda rds, leftover, clock: _remove_cluster(rds, leftover.identifier, clock)),
-    RDS_SNAPSHOT: ("rds", lambda rds, leftover, clock: remove_snapshot(rds, leftover.identifier, clock)),
-    RDS_CLUSTER_SNAPSHOT: ("rds", lambda rds, leftover, clock: _remove_cluster_snapshot(rds, leftover.identifier, clock)),
-    KMS_GRANT: ("kms", lambda kms, leftover, clock: _revoke_grant(kms, leftover.parent, leftover.handle)),
-    S3_OBJECT_VERSION: ("s3", lambda s3, leftover, clock: _delete_object_version(s3, leftover.parent, leftover.identifier, leftover.handle)),
-    S3_DELETE_MARKER: ("s3", lambda s3, leftover, clock: _delete_object_version(s3, leftover.parent, leftover.identifier, leftover.handle)),
-}
+
+def resource_kinds() -> tuple[ResourceKind, ...]:
+    """Every kind cleanup looks for: each family's, then its own."""
+    return (*families().resource_kinds, *CLEANUP_KINDS)
 
 
 # --- journals --------------------------------------------------------------------------------------

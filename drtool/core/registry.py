@@ -11,11 +11,14 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any, Callable, Iterator, Mapping
 
+from drtool.core.clock import Clock
 from drtool.core.grants import GrantRule
+from drtool.core.leftovers import Leftover, RemovalPhase
 
 ENTRY_POINT_GROUP = "drtool.families"
 FAMILIES_ENV = "DRTOOL_FAMILIES"
@@ -25,12 +28,20 @@ def not_estimated(target: Any) -> str:
     return "not estimated"
 
 
+Finder = Callable[[Any, str, datetime], list[Leftover]]  # (client, region, now) -> drill-named resources found
+Remover = Callable[[Any, Leftover, Clock], bool]  # (client, leftover, clock) -> False if it was already gone
+
+
 @dataclass(frozen=True)
 class ResourceKind:
-    """A kind of resource a family's drill creates."""
+    """A kind of resource a drill creates: how a plan names and prices it, and how cleanup finds and removes it."""
 
     name: str  # as the journal, the plan and cleanup name it, e.g. "rds-instance"
-    created_by: str  # the name of the operation that creates it (drtool.core.operations)
+    service: str  # the client `find` and `remove` take
+    find: Finder | None  # None: found some other way (canary objects, per bucket)
+    remove: Remover
+    phase: RemovalPhase
+    created_by: str = ""  # the name of the operation that creates it (drtool.core.operations), if a drill step does
     name_suffix: str = ""  # its name is resource_name(run id, target, name_suffix)
     cost: Callable[[Any], str] = not_estimated  # a rough running cost, given the target
 
@@ -83,8 +94,12 @@ class FamilyRegistry:
         except KeyError:
             raise UnknownFamily(f"no drill family for target kind {kind!r}; known kinds: {', '.join(self.kinds)}") from None
 
+    @property
+    def resource_kinds(self) -> tuple[ResourceKind, ...]:
+        return tuple(kind for family in self for kind in family.creates)
+
     def resource_kind_created_by(self, operation: str) -> ResourceKind | None:
-        return next((kind for family in self for kind in family.creates if kind.created_by == operation), None)
+        return next((kind for kind in self.resource_kinds if kind.created_by == operation), None)
 
     def grant_rules(self, action: str) -> list[GrantRule]:
         return list(dict.fromkeys(family.grants[action] for family in self if action in family.grants))

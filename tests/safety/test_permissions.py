@@ -38,9 +38,9 @@ from drtool.commands.permissions import (
 from drtool.commands.plan import build_plan
 from drtool.core.operations import calls, dr, is_declared, reachable_operations
 from drtool.core.registry import families
-from drtool.families.rds_instance import steps as rds_steps
 from drtool.drill.validate import check_drill_file
 from drtool.families.rds_instance import recovery
+from drtool.families.rds_instance import steps as rds_steps
 from drtool.sandbox.lab import Lab
 from drtool.sandbox.seed import ACCOUNT_ID, DR_REGION, PRIMARY_REGION
 from tests.helpers import (

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
+from drtool.core.leftovers import RemovalPhase
 from drtool.core.registry import Family, PreflightProbe, ResourceKind
 from drtool.families.rds_instance.grants import GRANTS
+from drtool.families.rds_instance.recovery import remove_instance, remove_snapshot
 from drtool.families.rds_instance.target import RdsInstanceTarget
 from drtool.services.rds import actions
+from drtool.services.rds.leftovers import INSTANCES, SNAPSHOTS, rds_leftovers
 
 # Rough on-demand, single-AZ prices in USD per hour, us-east-1, as listed on
 # aws.amazon.com/rds/mysql/pricing and /rds/postgresql/pricing (recalled in
@@ -52,8 +57,16 @@ FAMILY = Family(
     features=("rds_restore.feature",),
     preflight=(PreflightProbe("rds", "describe_db_instances", {"MaxRecords": 20}),),
     creates=(
-        ResourceKind("rds-instance", actions.restore_instance.operation.name, cost=instance_cost),
-        ResourceKind("rds-snapshot", actions.copy_snapshot.operation.name, name_suffix="copy", cost=snapshot_cost),
+        ResourceKind(
+            "rds-instance", "rds", phase=RemovalPhase.INSTANCES, created_by=actions.restore_instance.operation.name, cost=instance_cost,
+            find=partial(rds_leftovers, INSTANCES),
+            remove=lambda rds, leftover, clock: remove_instance(rds, leftover.identifier, clock),
+        ),
+        ResourceKind(
+            "rds-snapshot", "rds", phase=RemovalPhase.SNAPSHOTS, created_by=actions.copy_snapshot.operation.name, name_suffix="copy",
+            cost=snapshot_cost, find=partial(rds_leftovers, SNAPSHOTS),
+            remove=lambda rds, leftover, clock: remove_snapshot(rds, leftover.identifier, clock),
+        ),
     ),
     grants=GRANTS,
     figures=("RTO", "RPO"),
