@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from drtool.core.errors import InfrastructureError
+from drtool.core.registry import families
 from drtool.core.tagging import (
     CANARY_PREFIX,
     CREATED_BY_KEY,
@@ -96,7 +97,7 @@ class Guard:
     def reason_to_refuse(self, call: CallContext) -> str | None:
         if is_read(call.service, call.operation):
             return None
-        rule = RULES.get((call.service, call.operation))
+        rule = RULES.get((call.service, call.operation)) or families().guard_rule(call.service, call.operation)
         if rule is None:
             return "drtool never changes this kind of resource"
         return rule(self, call)
@@ -119,7 +120,7 @@ def _identifier(value: str) -> str:
     return value.rsplit(":", 1)[-1] if value.startswith("arn:") else value
 
 
-def _create_in_dr(identifier_param: str, exists: Callable[[Guard, CallContext, str], bool]) -> Rule:
+def create_in_dr(identifier_param: str, exists: Callable[[Guard, CallContext, str], bool]) -> Rule:
     """A restore or copy: a new, tagged resource of this run, in the DR region, whose name is not taken."""
 
     def rule(guard: Guard, call: CallContext) -> str | None:
@@ -138,7 +139,7 @@ def _create_in_dr(identifier_param: str, exists: Callable[[Guard, CallContext, s
     return rule
 
 
-def _delete_drill_resource(identifier_param: str) -> Rule:
+def delete_drill_resource(identifier_param: str) -> Rule:
     def rule(guard: Guard, call: CallContext) -> str | None:
         identifier = _identifier(call.params.get(identifier_param, ""))
         if not guard.is_drill_name(identifier):
@@ -152,14 +153,8 @@ def _delete_drill_resource(identifier_param: str) -> Rule:
     return rule
 
 
-def _rds_exists(kind: str) -> Callable[[Guard, CallContext, str], bool]:
-    """Ask RDS, with a read call, whether a name is taken."""
-    describe, param, result = {
-        "instance": ("describe_db_instances", "DBInstanceIdentifier", "DBInstances"),
-        "snapshot": ("describe_db_snapshots", "DBSnapshotIdentifier", "DBSnapshots"),
-        "cluster": ("describe_db_clusters", "DBClusterIdentifier", "DBClusters"),
-        "cluster-snapshot": ("describe_db_cluster_snapshots", "DBClusterSnapshotIdentifier", "DBClusterSnapshots"),
-    }[kind]
+def exists_by_describe(service: str, describe: str, param: str, result: str) -> Callable[[Guard, CallContext, str], bool]:
+    """Ask AWS, with a read call, whether a name is taken: `describe(param=name)` lists it under `result`."""
 
     def exists(guard: Guard, call: CallContext, identifier: str) -> bool:
         from botocore.exceptions import ClientError
@@ -167,7 +162,7 @@ def _rds_exists(kind: str) -> Callable[[Guard, CallContext, str], bool]:
         if guard.lookup is None:
             return False
         try:
-            found = getattr(guard.lookup("rds", call.region), describe)(**{param: identifier})
+            found = getattr(guard.lookup(service, call.region), describe)(**{param: identifier})
         except ClientError as exc:
             if "NotFound" in exc.response.get("Error", {}).get("Code", ""):
                 return False
@@ -175,6 +170,13 @@ def _rds_exists(kind: str) -> Callable[[Guard, CallContext, str], bool]:
         return bool(found.get(result))
 
     return exists
+
+
+RDS_INSTANCE_EXISTS = exists_by_describe("rds", "describe_db_instances", "DBInstanceIdentifier", "DBInstances")
+RDS_SNAPSHOT_EXISTS = exists_by_describe("rds", "describe_db_snapshots", "DBSnapshotIdentifier", "DBSnapshots")
+RDS_CLUSTER_EXISTS = exists_by_describe("rds", "describe_db_clusters", "DBClusterIdentifier", "DBClusters")
+RDS_CLUSTER_SNAPSHOT_EXISTS = exists_by_describe(
+    "rds", "describe_db_cluster_snapshots", "DBClusterSnapshotIdentifier", "DBClusterSnapshots")
 
 
 def _canary_keys(call: CallContext) -> list[str]:
@@ -210,18 +212,16 @@ def _kms_drill_grant(guard: Guard, call: CallContext) -> str | None:
     return f"grant {grant_id} does not exist on {key}"
 
 
+# Rules for calls no registered family declares yet: those that cleanup makes (clusters, grants, canaries) and those
+# the families to come will (point-in-time restore, Aurora, S3 canaries). Each family adds its own (`Family.guard_rules`).
 RULES: dict[tuple[str, str], Rule] = {
-    ("rds", "RestoreDBInstanceFromDBSnapshot"): _create_in_dr("DBInstanceIdentifier", _rds_exists("instance")),
-    ("rds", "RestoreDBInstanceToPointInTime"): _create_in_dr("TargetDBInstanceIdentifier", _rds_exists("instance")),
-    ("rds", "CopyDBSnapshot"): _create_in_dr("TargetDBSnapshotIdentifier", _rds_exists("snapshot")),
-    ("rds", "RestoreDBClusterFromSnapshot"): _create_in_dr("DBClusterIdentifier", _rds_exists("cluster")),
-    ("rds", "RestoreDBClusterToPointInTime"): _create_in_dr("DBClusterIdentifier", _rds_exists("cluster")),
-    ("rds", "CopyDBClusterSnapshot"): _create_in_dr("TargetDBClusterSnapshotIdentifier", _rds_exists("cluster-snapshot")),
-    ("rds", "CreateDBInstance"): _create_in_dr("DBInstanceIdentifier", _rds_exists("instance")),
-    ("rds", "DeleteDBInstance"): _delete_drill_resource("DBInstanceIdentifier"),
-    ("rds", "DeleteDBSnapshot"): _delete_drill_resource("DBSnapshotIdentifier"),
-    ("rds", "DeleteDBCluster"): _delete_drill_resource("DBClusterIdentifier"),
-    ("rds", "DeleteDBClusterSnapshot"): _delete_drill_resource("DBClusterSnapshotIdentifier"),
+    ("rds", "RestoreDBInstanceToPointInTime"): create_in_dr("TargetDBInstanceIdentifier", RDS_INSTANCE_EXISTS),
+    ("rds", "RestoreDBClusterFromSnapshot"): create_in_dr("DBClusterIdentifier", RDS_CLUSTER_EXISTS),
+    ("rds", "RestoreDBClusterToPointInTime"): create_in_dr("DBClusterIdentifier", RDS_CLUSTER_EXISTS),
+    ("rds", "CopyDBClusterSnapshot"): create_in_dr("TargetDBClusterSnapshotIdentifier", RDS_CLUSTER_SNAPSHOT_EXISTS),
+    ("rds", "CreateDBInstance"): create_in_dr("DBInstanceIdentifier", RDS_INSTANCE_EXISTS),
+    ("rds", "DeleteDBCluster"): delete_drill_resource("DBClusterIdentifier"),
+    ("rds", "DeleteDBClusterSnapshot"): delete_drill_resource("DBClusterSnapshotIdentifier"),
     ("s3", "PutObject"): _s3_canary_only,
     ("s3", "DeleteObject"): _s3_canary_only,
     ("s3", "DeleteObjects"): _s3_canary_only,

@@ -28,6 +28,7 @@ def not_estimated(target: Any) -> str:
     return "not estimated"
 
 
+GuardRule = Callable[[Any, Any], "str | None"]  # (guard, call) -> None to allow, or why it is refused
 Finder = Callable[[Any, str, datetime], list[Leftover]]  # (client, region, now) -> drill-named resources found
 Remover = Callable[[Any, Leftover, Clock], bool]  # (client, leftover, clock) -> False if it was already gone
 
@@ -66,6 +67,8 @@ class Family:
     preflight: tuple[PreflightProbe, ...] = ()
     creates: tuple[ResourceKind, ...] = ()
     grants: Mapping[str, GrantRule] = field(default_factory=dict)  # IAM action -> how to scope it
+    # (service, operation) -> the guard's rule for each mutating call the family makes (see drtool.core.guard)
+    guard_rules: Mapping[tuple[str, str], GuardRule] = field(default_factory=dict)
     figures: tuple[str, ...] = ()  # the measurements its verdicts carry, e.g. ("RTO", "RPO")
 
 
@@ -100,6 +103,9 @@ class FamilyRegistry:
 
     def resource_kind_created_by(self, operation: str) -> ResourceKind | None:
         return next((kind for kind in self.resource_kinds if kind.created_by == operation), None)
+
+    def guard_rule(self, service: str, operation: str) -> GuardRule | None:
+        return next((family.guard_rules[(service, operation)] for family in self if (service, operation) in family.guard_rules), None)
 
     def grant_rules(self, action: str) -> list[GrantRule]:
         return list(dict.fromkeys(family.grants[action] for family in self if action in family.grants))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from drtool.core.guard import RDS_INSTANCE_EXISTS, RDS_SNAPSHOT_EXISTS, create_in_dr, delete_drill_resource
 from drtool.core.leftovers import RemovalPhase
 from drtool.core.registry import Family, PreflightProbe, ResourceKind
 from drtool.families.rds_instance.grants import GRANTS
@@ -69,5 +70,11 @@ FAMILY = Family(
         ),
     ),
     grants=GRANTS,
+    guard_rules={
+        ("rds", "RestoreDBInstanceFromDBSnapshot"): create_in_dr("DBInstanceIdentifier", RDS_INSTANCE_EXISTS),
+        ("rds", "CopyDBSnapshot"): create_in_dr("TargetDBSnapshotIdentifier", RDS_SNAPSHOT_EXISTS),
+        ("rds", "DeleteDBInstance"): delete_drill_resource("DBInstanceIdentifier"),
+        ("rds", "DeleteDBSnapshot"): delete_drill_resource("DBSnapshotIdentifier"),
+    },
     figures=("RTO", "RPO"),
 )
