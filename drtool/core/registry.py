@@ -116,8 +116,10 @@ def families() -> FamilyRegistry:
     """Every installed family, and those DRTOOL_FAMILIES names (read once per process)."""
     found = [point.load() for point in entry_points(group=ENTRY_POINT_GROUP)]
     for name in filter(None, (part.strip() for part in os.environ.get(FAMILIES_ENV, "").split(","))):
-        module = importlib.import_module(name)
-        found.extend(value for value in vars(module).values() if isinstance(value, Family))
+        declared = [value for value in vars(importlib.import_module(name)).values() if isinstance(value, Family)]
+        if not declared:
+            raise LookupError(f"{FAMILIES_ENV} names {name}, which defines no drill Family")
+        found.extend(declared)
     bad = [repr(value) for value in found if not isinstance(value, Family)]
     if bad:
         raise TypeError(f"not drill families: {', '.join(bad)}")

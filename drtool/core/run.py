@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from drtool.core.clock import Clock, clock_from_environment
 from drtool.core.guard import Guard
 from drtool.core.journal import Journal, new_run_id, runtime_versions
+from drtool.core.registry import families
 from drtool.core.session import SessionFactory
 from drtool.core.stats import ApiCallStats
 from drtool.core.teardown import Teardown
@@ -79,6 +80,8 @@ class DrillRun:
             primary_region=drill.primary_region,
             dr_region=drill.dr_region,
             targets={name: target.kind for name, target in drill.targets.items()},
+            # The figures the drill's families measure: the reports' columns, even for a run that measured nothing.
+            figures=list(dict.fromkeys(f for t in drill.targets.values() for f in families().get(t.kind).figures)),
             time_scale=clock.scale,
             versions=runtime_versions(),
         )

@@ -34,6 +34,12 @@ class _Row:
     notes: list[str] = field(default_factory=list)
 
 
+def _rto_seconds(target: Any) -> float | None:
+    # Only families that restore something have a recovery time; the others show none.
+    rto = getattr(getattr(target, "objectives", None), "rto", None)
+    return rto.total_seconds() if rto is not None else None
+
+
 class LiveProgress:
     def __init__(self, console: Console, run_of: Callable[[pytest.Config], Any]):
         self.console = console
@@ -77,7 +83,7 @@ class LiveProgress:
                     target=record.get("target") or "-",
                     scenario=record.get("scenario", ""),
                     started_mono=record["mono"],
-                    objective_s=target.objectives.rto.total_seconds() if target is not None else None,
+                    objective_s=_rto_seconds(target),
                 )
                 return
             row = self.rows.get(test) if test else self._running_row_for(record.get("target"))

@@ -74,6 +74,7 @@ class RunResult:
     interrupted: bool = False
     budget_exceeded: str = ""
     leftovers: list[str] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)  # what the drill's families measure, in column order
 
     def counts(self) -> dict[str, int]:
         tally = {PASSED: 0, FAILED: 0, ERROR: 0, SKIPPED: 0, INTERRUPTED: 0}
@@ -112,6 +113,7 @@ def summarize(records: list[dict[str, Any]]) -> RunResult:
             result.drill_file = record["drill_file"]
             result.started_at = datetime.fromisoformat(record["at"])
             result.time_scale = record.get("time_scale", 1.0)
+            result.figures = list(record.get("figures", []))
         elif event == "run-finished":
             result.finished_at = datetime.fromisoformat(record["at"])
             result.interrupted = record.get("interrupted", False)

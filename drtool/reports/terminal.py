@@ -31,15 +31,17 @@ def print_summary(console: Console, result: RunResult, journal_path: str) -> Non
     table = Table(title=f"drill {result.drill}, run {result.run_id}", title_justify="left")
     table.add_column("target", no_wrap=True)
     table.add_column("result", no_wrap=True)
-    table.add_column("RTO / objective", no_wrap=True)
-    table.add_column("RPO / objective", no_wrap=True)
+    # The families' own figures first, then any other a test measured (a journal written before figures were listed).
+    measured = (m["name"] for test in result.tests.values() for m in test.measurements)
+    figures = list(dict.fromkeys([*result.figures, *measured]))
+    for figure in figures:
+        table.add_column(f"{figure} / objective", no_wrap=True)
     table.add_column("took", justify="right", no_wrap=True)
     for test in result.tests.values():
         table.add_row(
             test.target or "-",
             f"[{_STYLE.get(test.status, '')}]{_LABEL.get(test.status, test.status)}[/]",
-            _measured(test, "RTO"),
-            _measured(test, "RPO"),
+            *(_measured(test, figure) for figure in figures),
             format_duration(test.duration_s),
         )
     console.print(table)

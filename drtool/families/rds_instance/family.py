@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from functools import partial
 
-from drtool.core.guard import RDS_INSTANCE_EXISTS, RDS_SNAPSHOT_EXISTS, create_in_dr, delete_drill_resource
+from drtool.core.guard import (
+    RDS_INSTANCE_EXISTS,
+    RDS_SNAPSHOT_EXISTS,
+    create_in_dr,
+    delete_drill_resource,
+)
 from drtool.core.leftovers import RemovalPhase
 from drtool.core.registry import Family, PreflightProbe, ResourceKind
 from drtool.families.rds_instance.grants import GRANTS
