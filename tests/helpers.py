@@ -16,7 +16,9 @@ import yaml
 from botocore.config import Config
 from junitparser import JUnitXml
 
+from drtool.commands.cleanup import CLEANUP_KINDS
 from drtool.core.journal import read_journal
+from drtool.core.registry import FAMILIES_ENV, FamilyRegistry, families
 from drtool.core.tagging import NAME_PREFIX, tags_to_dict
 from drtool.sandbox.lab import Lab
 from drtool.sandbox.requests import ProductionNames, touches
@@ -43,18 +45,32 @@ def client(lab: Lab, service: str, region: str = DR_REGION, config: Config | Non
     )
 
 
+TOY_DRILL = REPO / "tests" / "families" / "toy_ssm" / "toy.yaml"
+TOY_FAMILIES_ENV = {FAMILIES_ENV: "tests.families.toy_ssm.family", "PYTHONPATH": str(REPO)}
+
+
+def families_under_test() -> FamilyRegistry:
+    """drtool's families and the tests' toy one."""
+    from tests.families.toy_ssm.family import FAMILY as TOY
+
+    installed = families()
+    return FamilyRegistry([*installed, *([] if TOY.kind in installed.kinds else [TOY])])
+
+
 def drill_resources(lab: Lab) -> list[str]:
-    """Every resource in the lab that a drill made (by name prefix or tag), in both regions."""
+    """Every resource in the lab that a drill made, of every family's kinds (by name prefix or tag), in both regions."""
+    kinds = [*families_under_test().resource_kinds, *CLEANUP_KINDS]
     found = []
     for region in (PRIMARY_REGION, DR_REGION):
+        for kind in (kind for kind in kinds if kind.find is not None):
+            for left in kind.find(client(lab, kind.service, region), region, lab.clock.now()):
+                found.append(f"{region} {left.kind} {left.label} ({left.status})")
         rds = client(lab, "rds", region)
+        # Tagged as a drill's but not named as one: a drill that named a resource wrongly.
         for instance in rds.describe_db_instances()["DBInstances"]:
             tags = tags_to_dict(instance.get("TagList"))
-            if instance["DBInstanceIdentifier"].startswith(NAME_PREFIX) or tags.get("created-by") == "drtool":
-                found.append(f"{region} instance {instance['DBInstanceIdentifier']} ({instance['DBInstanceStatus']})")
-        for snapshot in rds.describe_db_snapshots()["DBSnapshots"]:
-            if snapshot["DBSnapshotIdentifier"].startswith(NAME_PREFIX):
-                found.append(f"{region} snapshot {snapshot['DBSnapshotIdentifier']}")
+            if not instance["DBInstanceIdentifier"].startswith(NAME_PREFIX) and tags.get("created-by") == "drtool":
+                found.append(f"{region} rds-instance {instance['DBInstanceIdentifier']} ({instance['DBInstanceStatus']}), tagged")
         # RDS-managed master passwords live in secrets that must go with their instance.
         for secret in client(lab, "secretsmanager", region).list_secrets()["SecretList"]:
             if secret["Name"].startswith("rds!"):
@@ -171,10 +187,10 @@ def wait_for_journal_event(tmp_path: Path, event: str, timeout: float = 60, **ma
     raise AssertionError(f"no {event} {match or ''} in the journal within {timeout}s")
 
 
-def drill_file(tmp_path: Path, *targets: str, **objectives: str) -> Path:
-    """The sandbox drill, narrowed to `targets` (all if none) and with `objectives` (rto="4h", ...) for each."""
-    drill = yaml.safe_load(SANDBOX_DRILL.read_text())
-    drill["features"] = [str((SANDBOX_DRILL.parent / feature).resolve()) for feature in drill["features"]]
+def drill_file(tmp_path: Path, *targets: str, source: Path = SANDBOX_DRILL, **objectives: str) -> Path:
+    """A sandbox drill (`source`), narrowed to `targets` (all if none) and with `objectives` (rto="4h", ...) for each."""
+    drill = yaml.safe_load(source.read_text())
+    drill["features"] = [str((source.parent / feature).resolve()) for feature in drill["features"]]
     assert set(targets) <= set(drill["targets"]), f"no such sandbox targets: {set(targets) - set(drill['targets'])}"
     drill["targets"] = {name: target for name, target in drill["targets"].items() if not targets or name in targets}
     for target in drill["targets"].values():

@@ -1,6 +1,8 @@
 """The fault-injection matrix: every way a drill can be cut short, at every step of every drill family.
 
-After each cell: zero drill resources remain (listing the lab), the journal and
+The families come from the registry (drtool's own and the tests' toy), each
+drilled on one target of its kind from the sandbox drills, so a new family is
+broken at every step without an edit here. After each cell: zero drill resources remain (listing the lab), the journal and
 the JUnit file are complete and valid, and no request touched production.
 Each cell runs on a fresh lab (the `lab` fixture); a throttling storm starts
 exactly at its step (the drill waits at a gate until the storm is up) and passes
@@ -13,18 +15,24 @@ import json
 import threading
 from pathlib import Path
 
+import yaml
 from junitparser import JUnitXml
+from pytest_bdd.parser import FeatureParser
 
+from drtool.commands.plan import build_plan
+from drtool.core.registry import Family
 from drtool.drill.validate import check_drill_file
 from drtool.sandbox.lab import Lab
-from drtool.sandbox.seed import BILLING_DB
 from drtool.sandbox.throttle import ThrottlingError
 from tests.helpers import (
     REPO,
     SANDBOX_DRILL,
+    TOY_DRILL,
+    TOY_FAMILIES_ENV,
     DrillRunOutcome,
     drill_file,
     drill_resources,
+    families_under_test,
     finish_drill,
     production_untouched,
     start_drill,
@@ -32,8 +40,10 @@ from tests.helpers import (
 )
 from tests.safety.fault_injection import GATE_ENV, INJECT_ENV
 
-# One drill file per family, each with one target, so a cell runs in seconds.
-FAMILIES = {"rds-restore": BILLING_DB}
+# Where each family finds a target of its kind in the lab's world.
+SANDBOX_DRILLS = (SANDBOX_DRILL, TOY_DRILL)
+# The lab throttles the RDS API only (its `throttling` fault); other services' families get the other cells.
+THROTTLED_SERVICES = {"rds"}
 # Throttled answers in a row: enough to force retries; each costs real seconds of back-off, so few.
 STORM_REQUESTS = 2
 
@@ -52,26 +62,48 @@ class Storm:
                 raise ThrottlingError()
 
 
-def family_steps(family: str) -> list[str]:
-    loaded = check_drill_file(SANDBOX_DRILL)
-    from pytest_bdd.parser import FeatureParser
+def sandbox_target(family: Family) -> tuple[Path, str]:
+    """The drill file and target a family is broken on: its target in the sandbox drills that makes the most calls."""
+    for drill in SANDBOX_DRILLS:
+        names = [name for name, target in yaml.safe_load(drill.read_text())["targets"].items() if target["kind"] == family.kind]
+        if names:
+            return drill, names[-1] if len(names) == 1 else max(names, key=lambda name: _planned_calls(drill, name))
+    raise LookupError(f"drill family {family.kind} has no target in the sandbox drills: add one to drills/sandbox.yaml")
 
+
+def _planned_calls(drill: Path, target: str) -> int:
+    plan = build_plan(check_drill_file(drill))
+    return sum(len(scenario.calls()) for scenario in plan.scenarios if scenario.target == target)
+
+
+def family_steps(family: Family) -> list[str]:
+    drill, _ = sandbox_target(family)
     steps = []
-    for path in loaded.feature_paths:
-        feature = FeatureParser(str(path.parent), path.name).parse()
-        for template in feature.scenarios.values():
+    for feature_name in yaml.safe_load(drill.read_text())["features"]:
+        path = (drill.parent / feature_name).resolve()
+        for template in FeatureParser(str(path.parent), path.name).parse().scenarios.values():
             steps.extend(f"{s.keyword} {s.name}" for s in template.steps)
     return steps
 
 
 def cells(kinds: tuple[str, ...]) -> list[tuple[str, str, int]]:
-    return [(family, kind, index) for family in FAMILIES for kind in kinds for index in range(len(family_steps(family)))]
+    """(family kind, fault kind, step index) for every family under test."""
+    found = []
+    for family in families_under_test():
+        services = {probe.service for probe in family.preflight}
+        for kind in kinds:
+            if kind == "throttling" and not services & THROTTLED_SERVICES:
+                continue
+            found += [(family.kind, kind, index) for index in range(len(family_steps(family)))]
+    return found
 
 
-def run_cell(lab: Lab, tmp_path: Path, family: str, kind: str, index: int) -> tuple[DrillRunOutcome, list[str]]:
-    drill = drill_file(tmp_path, FAMILIES[family])
+def run_cell(lab: Lab, tmp_path: Path, family_kind: str, kind: str, index: int) -> tuple[DrillRunOutcome, list[str]]:
+    family = families_under_test().get(family_kind)
+    source, target = sandbox_target(family)
+    drill = drill_file(tmp_path, target, source=source)
     gate = tmp_path / "gate"
-    env = {"PYTEST_PLUGINS": "tests.safety.fault_injection", "PYTHONPATH": str(REPO),
+    env = {**TOY_FAMILIES_ENV, "PYTEST_PLUGINS": "tests.safety.fault_injection", "PYTHONPATH": str(REPO),
            INJECT_ENV: f"{'gate' if kind == 'throttling' else kind}@{index}", GATE_ENV: str(gate)}
     with production_untouched(lab):
         proc = start_drill(lab, tmp_path, drill=drill, env=env)
@@ -88,7 +120,7 @@ def run_cell(lab: Lab, tmp_path: Path, family: str, kind: str, index: int) -> tu
                 proc.kill()
         orphans = drill_resources(lab)
     check_journal(tmp_path)
-    check_junit(tmp_path / "junit.xml", FAMILIES[family])
+    check_junit(tmp_path / "junit.xml", target)
     return outcome, orphans
 
 
@@ -105,7 +137,7 @@ def check_journal(tmp_path: Path) -> None:
 
 def check_junit(path: Path, target: str) -> None:
     xml = JUnitXml.fromfile(str(path))
-    cases = [case for suite in xml for case in suite if case.name != "sandbox / run"]
+    cases = [case for suite in xml for case in suite if not case.name.endswith(" / run")]
     assert [case.name.rsplit(" / ", 1)[-1] for case in cases] == [target], "one testcase for the drilled target"
     for suite in xml:
         assert suite.tests == len(list(suite)) and suite.failures + suite.errors == sum(not case.is_passed for case in suite)
