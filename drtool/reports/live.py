@@ -89,7 +89,11 @@ class LiveProgress:
             row = self.rows.get(test) if test else self._running_row_for(record.get("target"))
             if row is None:
                 return
-            if event == "step-started":
+            if event == "target-chosen":
+                if row.target == "-":
+                    row.target = record["target"]
+                    row.objective_s = _rto_seconds(self._run.drill.targets.get(record["target"]))
+            elif event == "step-started":
                 row.step, row.detail = f"{record['keyword']} {record['step']}", ""
             elif event == "recovery-started":
                 row.recovery_started_mono = record["mono"]

@@ -131,6 +131,8 @@ def summarize(records: list[dict[str, Any]]) -> RunResult:
             )
         elif test is None:
             continue
+        elif event == "target-chosen":
+            test.target = test.target or record["target"]
         elif event == "step-started":
             test.steps.append(StepResult(record["keyword"], record["step"], started_mono=record["mono"]))
         elif event in ("step-passed", "step-failed") and test.steps:

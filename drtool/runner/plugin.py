@@ -164,6 +164,8 @@ def target_run_factory(
             pytest.fail(f"target {name!r} is a {target.kind}, not a {kind}", pytrace=False)
         teardown = Teardown(drill_run.journal, drill_run.clock, scope=request.node.nodeid)
         made.append(TargetRun(drill_run, name, target, request.node.nodeid, teardown))
+        # A scenario that names its target (not parametrized over them) learns it only here.
+        drill_run.journal.write("target-chosen", test=request.node.nodeid, target=name)
         return made[-1]
 
     yield make

@@ -182,3 +182,32 @@ def test_report_renders_the_same_results_from_the_journal_alone(lab, tmp_path):
     first = (tmp_path / "junit.xml").read_text()
     assert (tmp_path / "again.xml").read_text() == first
     assert all(line in again.stdout for line in outcome.verdicts())
+
+
+NAMED_TARGET_FEATURE = """\
+@rds
+Feature: Restore one named database
+  Scenario: Restore the orders database
+    Given the rds-instance target "orders-db"
+    When the newest recoverable point of the database is found in the DR region
+    And it is restored as a new, private instance in the DR region
+    And the restored instance becomes available
+    Then the recovery meets the RTO and the RPO
+"""
+
+
+def test_a_scenario_that_names_its_target_keeps_the_name_in_every_report(lab, tmp_path):
+    import yaml
+
+    feature = tmp_path / "named.feature"
+    feature.write_text(NAMED_TARGET_FEATURE)
+    drill = drill_file(tmp_path, ORDERS_DB, **WIDE)
+    settings = yaml.safe_load(drill.read_text())
+    drill.write_text(yaml.safe_dump({**settings, "features": [str(feature)]}, sort_keys=False))
+
+    outcome = run_drill(lab, tmp_path, drill=drill)
+
+    assert outcome.exit_code == 0, outcome.output
+    assert [case.name for suite in outcome.junit for case in suite] == ["sandbox / Restore the orders database / orders-db"]
+    assert "MET orders-db: Restore the orders database" in outcome.output
+    assert any(line.startswith("│ orders-db ") for line in outcome.output.splitlines()), "the summary row names the target"
