@@ -138,7 +138,7 @@ def report(
     """Render a run's summary (and JUnit XML) again from its journal, even one a killed run left. Exits as the run did."""
     from drtool.core.journal import read_journal
     from drtool.reports import junit
-    from drtool.reports.results import summarize
+    from drtool.core.results import summarize
     from drtool.reports.terminal import print_summary
 
     try:
@@ -304,15 +304,16 @@ def _cleanup_call(call):
 
 def _remove_and_report(console, clients, clock, leftovers, journal_dir: Path) -> int:
     from drtool.commands.cleanup import ALREADY_GONE, FAILED, remove_leftovers
+    from drtool.core.events import CleanupFinished, CleanupStarted
     from drtool.core.journal import Journal, new_run_id
 
     run_id = new_run_id()
     # The cleanup keeps a journal too: its deletions settle what earlier runs' journals left open.
     journal = Journal(journal_dir / f"{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{run_id}.jsonl", run_id, clock)
     try:
-        journal.write("cleanup-started", resources=[leftover.label for leftover in leftovers])
+        journal.emit(CleanupStarted(resources=[leftover.label for leftover in leftovers]))
         results = _cleanup_call(lambda: remove_leftovers(clients, leftovers, clock, journal))
-        journal.write("cleanup-finished", failures=[r.leftover.label for r in results if r.outcome == FAILED])
+        journal.emit(CleanupFinished(failures=[r.leftover.label for r in results if r.outcome == FAILED]))
     finally:
         journal.close()
     for result in results:

@@ -140,7 +140,7 @@ class DrillRunOutcome:
         return {
             (r["measurement"]["target"], r["measurement"]["name"]): r["measurement"]
             for r in self.journal
-            if r["event"] == "note" and "measurement" in r
+            if r["event"] == "note" and r.get("measurement")
         }
 
 

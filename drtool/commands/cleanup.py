@@ -21,6 +21,7 @@ from typing import Any, Iterable, Sequence
 
 from drtool.core.clock import Clock
 from drtool.core.errors import describe_error, is_infrastructure_error
+from drtool.core.events import ResourceDeleted, ResourceDeleteFailed
 from drtool.core.journal import (
     Journal,
     LeftoverResource,
@@ -247,17 +248,17 @@ def remove_leftovers(
 
 
 def _remove_one(clients: ClientFactory, kind: ResourceKind, leftover: Leftover, clock: Clock, journal: Journal | None) -> Removal:
-    record = {"kind": leftover.kind, "identifier": leftover.identifier, "region": leftover.region,
+    record = {"scope": "cleanup", "kind": leftover.kind, "identifier": leftover.identifier, "region": leftover.region,
               "arn": leftover.arn, "resource_run_id": leftover.run_id}
     try:
         existed = kind.remove(clients.client(kind.service, leftover.region), leftover, clock)
     except Exception as exc:  # every failure becomes a result; one stuck resource must not stop the rest
         removal = Removal(leftover, FAILED, describe_error(exc), is_infrastructure_error(exc))
         if journal is not None:
-            journal.write("resource-delete-failed", scope="cleanup", error=removal.error, **record)
+            journal.emit(ResourceDeleteFailed(error=removal.error, **record))
         return removal
     if journal is not None:
-        journal.write("resource-deleted", scope="cleanup", existed=existed, **record)
+        journal.emit(ResourceDeleted(existed=existed, **record))
     return Removal(leftover, REMOVED if existed else ALREADY_GONE)
 
 

@@ -7,6 +7,7 @@ import signal
 import threading
 
 from drtool.core.clock import Clock, format_duration
+from drtool.core.events import BudgetExceeded
 from drtool.core.journal import Journal
 
 
@@ -36,9 +37,8 @@ class BudgetWatch:
         if self._cancelled.wait(self.budget_seconds / self.clock.scale):
             return
         self.exceeded = True
-        self.journal.write(
-            "budget-exceeded",
+        self.journal.emit(BudgetExceeded(
             budget_s=self.budget_seconds,
             message=f"the drill budget of {format_duration(self.budget_seconds)} ran out; the run was stopped and torn down",
-        )
+        ))
         _thread.interrupt_main(signal.SIGINT)

@@ -8,6 +8,9 @@ run: those are *errors*, reported apart so nobody mistakes them for findings.
 
 from __future__ import annotations
 
+import re
+from typing import Any, Mapping
+
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -45,6 +48,11 @@ INFRASTRUCTURE_ERROR_CODES = frozenset(
         "ServiceUnavailable",
         "InternalFailure",
     }
+)
+
+
+ACCESS_DENIED_CODES = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError", "UnauthorizedException"}
 )
 
 
@@ -88,3 +96,49 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, InfrastructureError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
+
+
+def is_access_denied(exc: BaseException) -> bool:
+    """AWS refused the caller (not drtool's own guard, which refuses before a call leaves the process)."""
+    return isinstance(exc, ClientError) and error_code(exc) in ACCESS_DENIED_CODES
+
+
+# --- unexpected AWS errors, as findings ---------------------------------------------
+#
+# An AWS error inside a step that is not about credentials or limits says the DR
+# set-up is wrong: a subnet group that does not exist, a disabled key. It is
+# reported as one sentence naming what failed, where, and the remedy.
+
+CALL_KEY = "DrtoolCall"
+
+# (pattern over the error code, remedy); families add their own, more precise ones.
+GENERAL_REMEDIES: tuple[tuple[str, str], ...] = (
+    (r"KMS|^Disabled|KeyUnavailable|InvalidKeyUsage", "make the key usable in {region}: enabled, and open to the drill's role"),
+    (r"Quota|LimitExceeded", "raise the quota in {region} (Service Quotas), or remove what uses it up"),
+    (r"NotFound|NoSuch", "create it in {region}, or correct the drill file to name one that exists"),
+    (r"InvalidParameter|Validation", "correct the drill file's settings for this target"),
+)
+
+
+def remember_call_region(client: Any, service: str, region: str) -> None:
+    """A client hook: an AWS error keeps the service and region of the call, for the sentence that reports it."""
+
+    def annotate(parsed: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        if isinstance(parsed, dict) and "Error" in parsed:
+            parsed[CALL_KEY] = {"service": service, "region": region}
+
+    client.meta.events.register("after-call", annotate)
+
+
+def aws_error_sentence(exc: ClientError, remedies: Mapping[str, str] | None = None) -> str:
+    """One sentence: the call, its region, AWS's own words, and what to do about it."""
+    err = exc.response.get("Error", {})
+    code = err.get("Code", "Error")
+    region = exc.response.get(CALL_KEY, {}).get("region", "")
+    where = f" in {region}" if region else ""
+    remedy = (remedies or {}).get(code) or next(
+        (text for pattern, text in GENERAL_REMEDIES if re.search(pattern, code)),
+        "check the drill file's settings for this target against what exists{where}",
+    )
+    message = (err.get("Message") or "no message").rstrip(".")
+    return f"{exc.operation_name}{where} failed with {code}: {message}. Remedy: {remedy.format(region=region or 'the region', where=where)}."

@@ -20,6 +20,7 @@ from typing import Any, Iterator
 
 from drtool import __version__
 from drtool.core.clock import Clock
+from drtool.core.events import Event
 
 JOURNAL_DIR_ENV = "DRTOOL_JOURNAL_DIR"
 
@@ -54,6 +55,9 @@ class Journal:
         self._seq = 0
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(path, "a", encoding="utf-8")
+
+    def emit(self, event: Event) -> dict[str, Any]:
+        return self.write(event.name, **event.fields())
 
     def write(self, event: str, **fields: Any) -> dict[str, Any]:
         with self._lock:

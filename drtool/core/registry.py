@@ -70,6 +70,11 @@ class Family:
     # (service, operation) -> the guard's rule for each mutating call the family makes (see drtool.core.guard)
     guard_rules: Mapping[tuple[str, str], GuardRule] = field(default_factory=dict)
     figures: tuple[str, ...] = ()  # the measurements its verdicts carry, e.g. ("RTO", "RPO")
+    # AWS error code -> the remedy for it, "{region}" filled in: an unexpected AWS error in a step becomes a finding
+    remedies: Mapping[str, str] = field(default_factory=dict)
+    events: tuple[type, ...] = ()  # its own journal events (drtool.core.events.Event subclasses)
+    # event type -> how it adds to the run's results: (RunResult, event, Stamp) -> None (see drtool.core.results)
+    result_handlers: Mapping[type, Callable[..., None]] = field(default_factory=dict)
 
 
 class UnknownFamily(LookupError):
@@ -106,6 +111,18 @@ class FamilyRegistry:
 
     def guard_rule(self, service: str, operation: str) -> GuardRule | None:
         return next((family.guard_rules[(service, operation)] for family in self if (service, operation) in family.guard_rules), None)
+
+    @property
+    def events(self) -> tuple[type, ...]:
+        return tuple(event for family in self for event in family.events)
+
+    @property
+    def result_handlers(self) -> dict[type, Callable[..., None]]:
+        return {event: handler for family in self for event, handler in family.result_handlers.items()}
+
+    @property
+    def remedies(self) -> dict[str, str]:
+        return {code: remedy for family in self for code, remedy in family.remedies.items()}
 
     def grant_rules(self, action: str) -> list[GrantRule]:
         return list(dict.fromkeys(family.grants[action] for family in self if action in family.grants))

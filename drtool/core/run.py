@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from drtool.core.clock import Clock, clock_from_environment
+from drtool.core.errors import remember_call_region
+from drtool.core.events import SCHEMA_VERSION, GuardRefusal, ListenerFailed, Note, Progress, RunStarted
 from drtool.core.guard import Guard
 from drtool.core.journal import Journal, new_run_id, runtime_versions
 from drtool.core.registry import families
@@ -36,7 +38,7 @@ class ListenedJournal(Journal):
                 listener(record)
             except Exception as exc:  # a reporter must not crash a drill
                 self.listeners.remove(listener)
-                self._append("listener-failed", {"listener": repr(listener), "error": repr(exc)})
+                self._append(ListenerFailed.name, ListenerFailed(listener=repr(listener), error=repr(exc)).fields())
 
 
 @dataclass
@@ -64,16 +66,16 @@ class DrillRun:
         journal = ListenedJournal(stamp_path, run_id, clock)
         run = cls(loaded, journal, clock, aws or SessionFactory(loaded.drill.aws), run_id)
         run.aws.add_client_hook(run.api_stats.attach)
+        run.aws.add_client_hook(remember_call_region)
         guard = Guard(
             run_id=run_id,
             dr_region=loaded.drill.dr_region,
             lookup=run.aws.client,
-            on_refusal=lambda call, message: journal.write("guard-refused", service=call.service, operation=call.operation, region=call.region, reason=message),
+            on_refusal=lambda call, message: journal.emit(GuardRefusal(service=call.service, operation=call.operation, region=call.region, reason=message)),
         )
         run.aws.add_client_hook(guard.attach)
         drill = loaded.drill
-        journal.write(
-            "run-started",
+        journal.emit(RunStarted(
             drill=drill.drill,
             drill_file=str(loaded.path),
             drill_sha256=loaded.sha256,
@@ -84,7 +86,8 @@ class DrillRun:
             figures=list(dict.fromkeys(f for t in drill.targets.values() for f in families().get(t.kind).figures)),
             time_scale=clock.scale,
             versions=runtime_versions(),
-        )
+            schema=SCHEMA_VERSION,
+        ))
         return run
 
     @property
@@ -106,10 +109,10 @@ class TargetRun:
     def client(self, service: str, region: str) -> Any:
         return self.run.aws.client(service, region)
 
-    def note(self, line: str, **fields: Any) -> None:
+    def note(self, line: str, measurement: dict[str, Any] | None = None) -> None:
         """A line for the reports (verdicts, what was restored), kept in the journal."""
         self.notes.append(line)
-        self.run.journal.write("note", test=self.test_id, target=self.name, line=line, **fields)
+        self.run.journal.emit(Note(test=self.test_id, target=self.name, line=line, measurement=measurement))
 
     def progress(self, message: str) -> None:
-        self.run.journal.write("progress", test=self.test_id, target=self.name, message=message)
+        self.run.journal.emit(Progress(test=self.test_id, target=self.name, message=message))

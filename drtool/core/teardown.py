@@ -18,6 +18,15 @@ from typing import Any, Callable, Iterator
 
 from drtool.core.clock import Clock, Stopwatch, format_duration, poll_until
 from drtool.core.errors import describe_error
+from drtool.core.events import (
+    ResourceCreated,
+    ResourceCreating,
+    ResourceDeleted,
+    ResourceDeleteFailed,
+    SignalDuringTeardown,
+    TeardownFinished,
+    TeardownStarted,
+)
 from drtool.core.journal import Journal
 
 ABANDON_AFTER_INTERRUPTS = 3
@@ -60,14 +69,14 @@ class Teardown:
         self.results: list[dict[str, object]] = []
 
     def announce(self, resource: TrackedResource) -> TrackedResource:
-        self.journal.write("resource-creating", scope=self.scope, **resource.record())
+        self.journal.emit(ResourceCreating(scope=self.scope, **resource.record()))
         self._stack.append(resource)
         return resource
 
     def created(self, resource: TrackedResource, arn: str | None = None, **details: object) -> None:
         resource.arn = arn or resource.arn
         resource.details.update(details)
-        self.journal.write("resource-created", scope=self.scope, **resource.record(), **details)
+        self.journal.emit(ResourceCreated(scope=self.scope, **resource.record(), details=details))
 
     @property
     def pending(self) -> list[TrackedResource]:
@@ -80,7 +89,7 @@ class Teardown:
             return self.results
         # Shield first: a Ctrl-C that follows the journal's "teardown-started" must find teardown already shielded.
         with _shield_interrupts(self):
-            self.journal.write("teardown-started", scope=self.scope, resources=[r.record() for r in reversed(self._stack)])
+            self.journal.emit(TeardownStarted(scope=self.scope, resources=[r.record() for r in reversed(self._stack)]))
             while self._stack:
                 resource = self._stack[-1]
                 watch = Stopwatch.start(self.clock)
@@ -90,16 +99,14 @@ class Teardown:
                     self._stack.pop()
                     message = f"could not delete {resource.kind} {resource.identifier} in {resource.region}: {describe_error(exc)}"
                     failures.append(message)
-                    self.journal.write("resource-delete-failed", scope=self.scope, error=message, **resource.record())
+                    self.journal.emit(ResourceDeleteFailed(scope=self.scope, error=message, **resource.record()))
                     self.results.append({**resource.record(), "deleted": False, "error": message})
                     continue
                 self._stack.pop()
                 took = watch.stop()
-                self.journal.write(
-                    "resource-deleted", scope=self.scope, existed=existed, duration_s=round(took, 3), **resource.record()
-                )
+                self.journal.emit(ResourceDeleted(scope=self.scope, existed=existed, duration_s=round(took, 3), **resource.record()))
                 self.results.append({**resource.record(), "deleted": True, "existed": existed, "duration_s": took})
-        self.journal.write("teardown-finished", scope=self.scope, failures=failures)
+        self.journal.emit(TeardownFinished(scope=self.scope, failures=failures))
         if failures:
             raise TeardownError("; ".join(failures))
         return self.results
@@ -130,7 +137,7 @@ def _shield_interrupts(teardown: Teardown) -> Iterator[None]:
         received += 1
         name = signal.Signals(signum).name
         left = ", ".join(r.identifier for r in teardown.pending)
-        teardown.journal.write("signal-during-teardown", signal=name, count=received, pending=left)
+        teardown.journal.emit(SignalDuringTeardown(signal=name, count=received, pending=left))
         if received >= ABANDON_AFTER_INTERRUPTS:
             _tell(
                 f"\ndrtool: teardown ABANDONED; still present: {left or 'nothing'}.\n"

@@ -25,7 +25,8 @@ from junitparser import (
 )
 
 from drtool.core.clock import format_duration
-from drtool.reports.results import (
+from drtool.core.verdicts import COULD_NOT_RUN, DRILL_FAILURE
+from drtool.core.results import (
     ERROR,
     FAILED,
     INTERRUPTED,
@@ -79,16 +80,16 @@ def render(result: RunResult) -> JUnitXml:
         case = TestCase(clean(testcase_name(result, test)), classname=clean(f"drtool.{result.drill}"), time=round(test.duration_s, 3))
         message = clean(test.message)
         if test.status == FAILED:
-            outcome = Failure(message, "objective-breached" if "BREACHED" in message else "drill-failure")
+            outcome = Failure(message, test.kind or DRILL_FAILURE)
         elif test.status in (ERROR, INTERRUPTED):
-            outcome = Error(message, "interrupted" if test.status == INTERRUPTED else "could-not-run")
+            outcome = Error(message, "interrupted" if test.status == INTERRUPTED else test.kind or COULD_NOT_RUN)
         elif test.status == SKIPPED:
             outcome = Skipped(message)
         else:
             outcome = None
         if outcome is not None:
-            if test.details:
-                outcome.text = clean(test.details)
+            # The body is what consumers that ignore the message attribute show: the reason first, then the figures.
+            outcome.text = clean("\n".join(dict.fromkeys([test.message, *test.notes])))
             case.result = [outcome]
         case.system_out = clean(_system_out(test))
         _add_measurements(case, test)

@@ -1,4 +1,4 @@
-"""Live progress for `drtool run`: each scenario, its current step, and elapsed time against its RTO.
+"""Live progress for `drtool run`: each scenario, its current step, and the interval it is timing against its objective.
 
 A pytest plugin object that listens to the run journal; it never touches AWS
 and a failure in it cannot break a drill (the journal drops broken listeners).
@@ -26,18 +26,13 @@ class _Row:
     started_mono: float
     step: str = "starting"
     detail: str = ""
+    figure: str = ""  # what the timed interval measures, e.g. "RTO"
     objective_s: float | None = None
-    recovery_started_mono: float | None = None
-    recovery_ended_mono: float | None = None
+    timing_started_mono: float | None = None
+    timing_stopped_mono: float | None = None
     done: str = ""
     finished_mono: float | None = None
     notes: list[str] = field(default_factory=list)
-
-
-def _rto_seconds(target: Any) -> float | None:
-    # Only families that restore something have a recovery time; the others show none.
-    rto = getattr(getattr(target, "objectives", None), "rto", None)
-    return rto.total_seconds() if rto is not None else None
 
 
 class LiveProgress:
@@ -78,12 +73,10 @@ class LiveProgress:
         event, test = record["event"], record.get("test")
         with self._lock:
             if event == "test-started":
-                target = self._run.drill.targets.get(record.get("target", ""))
                 self.rows[test] = _Row(
                     target=record.get("target") or "-",
                     scenario=record.get("scenario", ""),
                     started_mono=record["mono"],
-                    objective_s=_rto_seconds(target),
                 )
                 return
             row = self.rows.get(test) if test else self._running_row_for(record.get("target"))
@@ -92,13 +85,13 @@ class LiveProgress:
             if event == "target-chosen":
                 if row.target == "-":
                     row.target = record["target"]
-                    row.objective_s = _rto_seconds(self._run.drill.targets.get(record["target"]))
             elif event == "step-started":
                 row.step, row.detail = f"{record['keyword']} {record['step']}", ""
-            elif event == "recovery-started":
-                row.recovery_started_mono = record["mono"]
-            elif event == "instance-available":
-                row.recovery_ended_mono = record["mono"]
+            elif event == "timing-started":
+                row.figure, row.objective_s = record["figure"], record.get("objective_s")
+                row.timing_started_mono, row.timing_stopped_mono = record["mono"], None
+            elif event == "timing-stopped":
+                row.timing_stopped_mono = record["mono"]
             elif event == "progress":
                 row.detail = record["message"]
             elif event == "teardown-started":
@@ -109,8 +102,8 @@ class LiveProgress:
                 row.done = record["status"]
             elif event == "test-finished":
                 row.finished_mono = record["mono"]
-                if row.recovery_started_mono is not None and row.recovery_ended_mono is None:
-                    row.recovery_ended_mono = record["mono"]
+                if row.timing_started_mono is not None and row.timing_stopped_mono is None:
+                    row.timing_stopped_mono = record["mono"]
                 row.done = row.done or "passed"
                 row.step, row.detail = "finished", ""
 
@@ -124,17 +117,17 @@ class LiveProgress:
         table.add_column("")
         table.add_column("target")
         table.add_column("step")
-        table.add_column("recovery / RTO", justify="right")
+        table.add_column("timed / objective", justify="right")
         now = self._run.clock.monotonic() if self._run else 0.0
         with self._lock:
             rows = list(self.rows.values())
         for row in rows:
-            # Recovery time runs from the start of recovery until the restore is available, as the RTO does.
-            if row.recovery_started_mono is None:
+            # The family says when the interval its objective judges starts and stops (for RDS: the RTO's recovery).
+            if row.timing_started_mono is None:
                 elapsed = "-"
             else:
-                end = row.recovery_ended_mono if row.recovery_ended_mono is not None else now
-                elapsed = format_duration(max(0.0, end - row.recovery_started_mono))
+                end = row.timing_stopped_mono if row.timing_stopped_mono is not None else now
+                elapsed = f"{row.figure} {format_duration(max(0.0, end - row.timing_started_mono))}"
             budget = f" / {format_duration(row.objective_s)}" if row.objective_s else ""
             marker: Any = {"passed": "[green]ok[/]", "failed": "[red]FAIL[/]", "error": "[yellow]ERR[/]"}.get(row.done) or Spinner("dots")
             step = row.step + (f"\n[dim]{row.detail}[/]" if row.detail else "")

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from drtool.core.clock import format_duration
-from drtool.reports.results import (
+from drtool.core.results import (
     ERROR,
     FAILED,
     INTERRUPTED,
@@ -56,6 +56,13 @@ def print_summary(console: Console, result: RunResult, journal_path: str) -> Non
             console.print(f"  {test.message}", markup=False, highlight=False, soft_wrap=True)
     if result.budget_exceeded:
         console.print(f"[bold red]BUDGET EXCEEDED:[/] {result.budget_exceeded}", highlight=False)
+    if result.leftovers:
+        console.print(
+            f"[bold red]LEFT BEHIND:[/] {', '.join(result.leftovers)}; remove with: drtool cleanup --run-id {result.run_id}",
+            highlight=False, soft_wrap=True,
+        )
+    for warning in result.warnings:
+        console.print(f"[yellow]journal:[/] {warning}", highlight=False, soft_wrap=True)
     for error in result.run_errors:
         console.print(f"[bold yellow]run error:[/] {error}", highlight=False)
     counts = result.counts()

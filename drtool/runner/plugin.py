@@ -18,17 +18,30 @@ import pytest
 from pytest_bdd.scenario import scenario_wrapper_template_registry
 
 from drtool.core.budget import BudgetWatch
-from drtool.core.errors import describe_error, is_infrastructure_error
+from drtool.core.events import (
+    ApiCalls,
+    PreflightPassed,
+    RunFinished,
+    StepFailed,
+    StepPassed,
+    StepStarted,
+    TargetChosen,
+    TestFinished,
+    TestOutcome,
+    TestStarted,
+)
 from drtool.core.journal import default_journal_dir, read_journal
 from drtool.core.model import DrillFileError
 from drtool.core.preflight import preflight
+from drtool.core.registry import families
 from drtool.core.run import DrillRun, TargetRun
 from drtool.core.teardown import Teardown, TeardownError, sigterm_raises_interrupt
+from drtool.core.verdicts import DRILL_FAILURE, Outcome, Verdict, VerdictReached, verdict_for
 from drtool.drill.step_library import step_modules
 from drtool.drill.target_steps import EACH_TARGET_STEP, NAMED_TARGET_STEP
 from drtool.drill.validate import check_drill_file
 from drtool.reports import junit
-from drtool.reports.results import ERROR, FAILED, PASSED, SKIPPED, summarize
+from drtool.core.results import summarize
 
 RUN_KEY = pytest.StashKey[DrillRun]()
 BUDGET_KEY = pytest.StashKey[BudgetWatch]()
@@ -147,7 +160,7 @@ def drill_run(request: pytest.FixtureRequest) -> DrillRun:
 def aws_identity(drill_run: DrillRun) -> dict[str, Any]:
     """Fails every scenario as an *error* when AWS cannot be used at all."""
     identity = preflight(drill_run.aws, drill_run.drill)
-    drill_run.journal.write("preflight-passed", **identity)
+    drill_run.journal.emit(PreflightPassed(**identity))
     return identity
 
 
@@ -165,7 +178,7 @@ def target_run_factory(
         teardown = Teardown(drill_run.journal, drill_run.clock, scope=request.node.nodeid)
         made.append(TargetRun(drill_run, name, target, request.node.nodeid, teardown))
         # A scenario that names its target (not parametrized over them) learns it only here.
-        drill_run.journal.write("target-chosen", test=request.node.nodeid, target=name)
+        drill_run.journal.emit(TargetChosen(test=request.node.nodeid, target=name))
         return made[-1]
 
     yield make
@@ -201,37 +214,36 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         return
     template = scenario_wrapper_template_registry.get(getattr(item, "function", None))
     callspec = getattr(item, "callspec", None)
-    run.journal.write(
-        "test-started",
+    run.journal.emit(TestStarted(
         test=item.nodeid,
         feature=template.feature.name if template else "",
         scenario=template.name if template else item.name,
         target=(callspec.params.get("drill_target", "") if callspec else ""),
-    )
+    ))
 
 
 def pytest_bdd_before_step(request, feature, scenario, step, step_func) -> None:
     run = _run(request.config)
     if run is not None:
         request.node.stash[STEP_START_KEY] = run.clock.monotonic()
-        run.journal.write("step-started", test=request.node.nodeid, keyword=step.keyword, step=step.name)
+        run.journal.emit(StepStarted(test=request.node.nodeid, keyword=step.keyword, step=step.name))
 
 
 def pytest_bdd_after_step(request, feature, scenario, step, step_func, step_func_args) -> None:
-    _step_ended(request, step, "step-passed")
+    _step_ended(request, step, StepPassed)
 
 
 def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception) -> None:
-    _step_ended(request, step, "step-failed", error=_one_line(exception))
+    _step_ended(request, step, StepFailed, error=verdict_for(exception, families().remedies).sentence)
 
 
-def _step_ended(request: pytest.FixtureRequest, step, event: str, **fields: Any) -> None:
+def _step_ended(request: pytest.FixtureRequest, step, event: type[StepPassed | StepFailed], **fields: Any) -> None:
     run = _run(request.config)
     if run is None:
         return
     started = request.node.stash.get(STEP_START_KEY, None)
     duration = round(run.clock.monotonic() - started, 3) if started is not None else None
-    run.journal.write(event, test=request.node.nodeid, step=step.name, duration_s=duration, **fields)
+    run.journal.emit(event(test=request.node.nodeid, step=step.name, duration_s=duration, **fields))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -240,34 +252,33 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     run = _run(item.config)
     if run is None or (report.passed and call.when != "call"):
         return report
-    status, message, details = _classify(report, call)
-    run.journal.write("test-outcome", test=item.nodeid, phase=call.when, status=status, message=message, details=details)
+    exc = call.excinfo.value if call.excinfo else None
+    verdict = _verdict(report, call, exc)
+    if verdict.outcome is Outcome.SKIP and not report.skipped:
+        # A step that finds its check does not apply ends with a SKIP verdict; pytest shows it as skipped too.
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {verdict.sentence}")
+    # The traceback is for whoever debugs drtool: the journal keeps it, the reports show the sentence.
+    trace = "".join(traceback.format_exception(exc)) if exc is not None and not isinstance(exc, VerdictReached) else ""
+    run.journal.emit(TestOutcome(
+        test=item.nodeid, phase=call.when, status=verdict.outcome.value, kind=verdict.kind, message=verdict.sentence, traceback=trace,
+    ))
     return report
 
 
-def _classify(report: pytest.TestReport, call: pytest.CallInfo) -> tuple[str, str, str]:
+def _verdict(report: pytest.TestReport, call: pytest.CallInfo, exc: BaseException | None) -> Verdict:
     if report.passed:
-        return PASSED, "", ""
+        return Verdict.passed("")
     if report.skipped:
-        return SKIPPED, str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else "skipped", ""
-    exc = call.excinfo.value if call.excinfo else None
-    message = _one_line(exc) if exc is not None else str(report.longrepr)
-    details = "".join(traceback.format_exception(exc)) if exc is not None and not isinstance(exc, AssertionError) else ""
+        return Verdict.skipped(str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else "skipped")
+    if exc is None:
+        return Verdict.failed(str(report.longrepr), kind=DRILL_FAILURE)
+    verdict = verdict_for(exc, families().remedies)
     if call.when == "teardown":
-        return ERROR, f"teardown: {message}", details
-    if exc is not None and is_infrastructure_error(exc):
-        return ERROR, message, details
-    if call.when == "setup":
-        return ERROR, message, details
-    return FAILED, message, details
-
-
-def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, AssertionError):
-        return str(exc).strip().splitlines()[0] if str(exc).strip() else "assertion failed"
-    if isinstance(exc, pytest.fail.Exception):
-        return str(exc)
-    return describe_error(exc)
+        return Verdict.error(f"teardown: {verdict.sentence}")
+    if call.when == "setup" and verdict.outcome is Outcome.FAIL:
+        return Verdict.error(verdict.sentence)  # a fixture (preflight, the drill run) failed: nothing was drilled
+    return verdict
 
 
 @pytest.hookimpl(wrapper=True, trylast=True)
@@ -275,7 +286,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     result = yield
     run = _run(item.config)
     if run is not None:
-        run.journal.write("test-finished", test=item.nodeid)
+        run.journal.emit(TestFinished(test=item.nodeid))
     return result
 
 
@@ -294,8 +305,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if budget is not None:
         budget.cancel()
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-    run.journal.write("api-calls", **run.api_stats.snapshot())
-    run.journal.write("run-finished", pytest_exit=int(exitstatus), interrupted=interrupted)
+    run.journal.emit(ApiCalls(**run.api_stats.snapshot()))
+    run.journal.emit(RunFinished(pytest_exit=int(exitstatus), interrupted=interrupted))
     result = summarize(read_journal(run.journal.path))
     junit_path = session.config.getoption("drill_junit")
     if junit_path:

@@ -16,7 +16,7 @@ from drtool.core.journal import (
 )
 from drtool.drill.file import LoadedDrill
 from drtool.reports.live import LiveProgress
-from drtool.reports.results import ExitCode, summarize
+from drtool.core.results import ExitCode, summarize
 from drtool.reports.terminal import print_summary
 from drtool.runner.plugin import RUN_KEY
 

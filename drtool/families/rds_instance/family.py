@@ -12,6 +12,7 @@ from drtool.core.guard import (
 )
 from drtool.core.leftovers import RemovalPhase
 from drtool.core.registry import Family, PreflightProbe, ResourceKind
+from drtool.families.rds_instance.events import RESULT_HANDLERS, InstanceAvailable, RecoveryStarted, SnapshotCopied
 from drtool.families.rds_instance.grants import GRANTS
 from drtool.families.rds_instance.recovery import remove_instance, remove_snapshot
 from drtool.families.rds_instance.target import RdsInstanceTarget
@@ -82,4 +83,17 @@ FAMILY = Family(
         ("rds", "DeleteDBSnapshot"): delete_drill_resource("DBSnapshotIdentifier"),
     },
     figures=("RTO", "RPO"),
+    events=(RecoveryStarted, SnapshotCopied, InstanceAvailable),
+    result_handlers=RESULT_HANDLERS,
+    remedies={
+        "DBSubnetGroupNotFoundFault": "create the DB subnet group in {region}, or name an existing one in the target's restore.subnet_group",
+        "DBParameterGroupNotFound": "create the DB parameter group in {region}, or correct the target's restore.parameter_group",
+        "OptionGroupNotFoundFault": "copy the snapshot's option group to {region}, and name it in the target's restore.option_group",
+        "InvalidVPCNetworkStateFault": "give the DR subnet group subnets in at least two availability zones of {region}",
+        "InsufficientDBInstanceCapacity": "choose an instance class that {region} has capacity for in restore.instance_class, or retry later",
+        "KMSKeyNotAccessibleFault": "enable the DR key in {region} and let RDS and the drill's role use it",
+        "InstanceQuotaExceeded": "raise the DB instance quota in {region}, or remove unused instances",
+        "StorageQuotaExceeded": "raise the RDS storage quota in {region}, or remove unused storage",
+        "SnapshotQuotaExceeded": "raise the manual snapshot quota in {region}, or delete old manual snapshots",
+    },
 )

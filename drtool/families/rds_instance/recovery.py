@@ -18,11 +18,13 @@ from drtool.core.clock import (
     format_duration,
     poll_until,
 )
+from drtool.core.events import TimingStarted, TimingStopped
 from drtool.core.journal import Journal
 from drtool.core.operations import calls, dr, primary
 from drtool.core.tagging import drill_tags, is_drill_name, resource_name
 from drtool.core.teardown import Teardown, TrackedResource, settle_then_delete
 from drtool.core.verdicts import DrillFinding, Measurement, ObjectiveBreached
+from drtool.families.rds_instance.events import InstanceAvailable, RecoveryStarted, SnapshotCopied
 from drtool.families.rds_instance.target import RdsInstanceTarget
 from drtool.services.kms.probes import describe_key
 from drtool.services.rds import actions, probes
@@ -101,6 +103,7 @@ class RdsDrillContext:
     run_id: str
     drill_name: str
     progress: Callable[[str], None] = lambda message: None
+    test: str = ""  # the scenario, so its journal events reach its results
 
     @classmethod
     def for_target(cls, target: Any) -> "RdsDrillContext":
@@ -119,6 +122,7 @@ class RdsDrillContext:
             run_id=target.run.run_id,
             drill_name=drill.drill,
             progress=target.progress,
+            test=target.test_id,
         )
 
 
@@ -165,7 +169,8 @@ def start_recovery(ctx: RdsDrillContext, name: str, target: RdsInstanceTarget, p
         watch=Stopwatch.start(ctx.clock),
         instance_id=resource_name(ctx.run_id, name),
     )
-    ctx.journal.write("recovery-started", target=name, point=point.description, snapshot_arn=point.snapshot.arn)
+    ctx.journal.emit(RecoveryStarted(test=ctx.test, target=name, point=point.description, snapshot_arn=point.snapshot.arn))
+    ctx.journal.emit(TimingStarted(test=ctx.test, target=name, figure="RTO", objective_s=target.objectives.rto.total_seconds()))
     tags = drill_tags(ctx.run_id, ctx.drill_name, name, recovery.started_at)
     recovery.restore_snapshot = point.snapshot.arn or point.snapshot.identifier
     if point.needs_copy:
@@ -262,7 +267,7 @@ def _copy_across(
     )
     if finished is None or finished.status != "available":
         raise DrillFinding(f"{name}: snapshot copy {copy_id} ended {finished.status if finished else 'missing'}, not available")
-    ctx.journal.write("snapshot-copied", target=name, identifier=copy_id, arn=finished.arn)
+    ctx.journal.emit(SnapshotCopied(test=ctx.test, target=name, identifier=copy_id, arn=finished.arn))
     return finished.arn or copy_id
 
 
@@ -294,14 +299,15 @@ def wait_until_available(ctx: RdsDrillContext, recovery: Recovery, deadline: flo
         raise DrillFinding(f"{recovery.target}: restored instance {recovery.instance_id} ended {status_of(instance)}, not available")
     recovery.instance = instance
     recovery.available_at, recovery.available_source = _moment_available(ctx, recovery, polled_at)
-    ctx.journal.write(
-        "instance-available",
+    ctx.journal.emit(TimingStopped(test=ctx.test, target=recovery.target, figure="RTO"))
+    ctx.journal.emit(InstanceAvailable(
+        test=ctx.test,
         target=recovery.target,
         identifier=recovery.instance_id,
         available_at=recovery.available_at.isoformat(),
         source=recovery.available_source,
         polled_at=polled_at.isoformat(),
-    )
+    ))
     return recovery
 
 

@@ -1,0 +1,309 @@
+"""The journal's events: one typed record per thing a run did, under a versioned schema.
+
+Each event is a frozen dataclass named once, here or in its family's folder.
+Writers emit instances; readers parse records back into them, so a field
+renamed in one place and not the other fails loudly rather than reading as
+nothing. A journal's `run-started` record carries the schema version.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterable, TypeVar
+
+# 1: journals written before events were typed (no version recorded). 2: typed events.
+SCHEMA_VERSION = 2
+
+E = TypeVar("E", bound="Event")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    name: ClassVar[str]
+    __test__ = False  # "TestStarted" and friends are not pytest test classes
+
+    def fields(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+def event(name: str):
+    """Names an event class as the journal writes it."""
+
+    def named(cls: type[E]) -> type[E]:
+        cls.name = name
+        return cls
+
+    return named
+
+
+class MalformedRecord(ValueError):
+    pass
+
+
+def parse(record: dict[str, Any], types: dict[str, type[Event]]) -> Event | None:
+    """The typed event a journal record holds; None for an event this reader does not know."""
+    cls = types.get(record.get("event", ""))
+    if cls is None:
+        return None
+    known = {f.name for f in dataclasses.fields(cls)}
+    try:
+        return cls(**{key: value for key, value in record.items() if key in known})
+    except TypeError as exc:
+        raise MalformedRecord(f"journal record {record.get('seq', '?')} ({cls.name}): {exc}") from None
+
+
+def by_name(classes: Iterable[type[Event]]) -> dict[str, type[Event]]:
+    return {cls.name: cls for cls in classes}
+
+
+# --- the run -----------------------------------------------------------------------
+
+
+@event("run-started")
+@dataclass(frozen=True, kw_only=True)
+class RunStarted(Event):
+    drill: str
+    drill_file: str
+    drill_sha256: str = ""
+    primary_region: str = ""
+    dr_region: str = ""
+    targets: dict[str, str] = field(default_factory=dict)
+    figures: list[str] = field(default_factory=list)  # what the drill's families measure: the reports' columns
+    time_scale: float = 1.0
+    versions: dict[str, str] = field(default_factory=dict)
+    schema: int = 1
+
+
+@event("run-finished")
+@dataclass(frozen=True, kw_only=True)
+class RunFinished(Event):
+    pytest_exit: int = 0
+    interrupted: bool = False
+
+
+@event("run-error")
+@dataclass(frozen=True, kw_only=True)
+class RunError(Event):
+    error: str
+
+
+@event("budget-exceeded")
+@dataclass(frozen=True, kw_only=True)
+class BudgetExceeded(Event):
+    budget_s: float
+    message: str
+
+
+@event("preflight-passed")
+@dataclass(frozen=True, kw_only=True)
+class PreflightPassed(Event):
+    account: str
+    arn: str
+
+
+@event("api-calls")
+@dataclass(frozen=True, kw_only=True)
+class ApiCalls(Event):
+    attempts: int
+    throttled: int
+    by_operation: dict[str, int] = field(default_factory=dict)
+    throttled_by_operation: dict[str, int] = field(default_factory=dict)
+
+
+@event("guard-refused")
+@dataclass(frozen=True, kw_only=True)
+class GuardRefusal(Event):
+    service: str
+    operation: str
+    region: str
+    reason: str
+
+
+@event("listener-failed")
+@dataclass(frozen=True, kw_only=True)
+class ListenerFailed(Event):
+    listener: str
+    error: str
+
+
+# --- scenarios and steps --------------------------------------------------------------
+
+
+@event("test-started")
+@dataclass(frozen=True, kw_only=True)
+class TestStarted(Event):
+    test: str
+    feature: str = ""
+    scenario: str = ""
+    target: str = ""
+
+
+@event("target-chosen")
+@dataclass(frozen=True, kw_only=True)
+class TargetChosen(Event):
+    test: str
+    target: str
+
+
+@event("step-started")
+@dataclass(frozen=True, kw_only=True)
+class StepStarted(Event):
+    test: str
+    keyword: str
+    step: str
+
+
+@event("step-passed")
+@dataclass(frozen=True, kw_only=True)
+class StepPassed(Event):
+    test: str
+    step: str
+    duration_s: float | None = None
+
+
+@event("step-failed")
+@dataclass(frozen=True, kw_only=True)
+class StepFailed(Event):
+    test: str
+    step: str
+    duration_s: float | None = None
+    error: str = ""
+
+
+@event("note")
+@dataclass(frozen=True, kw_only=True)
+class Note(Event):
+    """A line for the reports: a verdict, what was restored. A measurement rides along when it is one."""
+
+    test: str
+    target: str
+    line: str
+    measurement: dict[str, Any] | None = None
+
+
+@event("progress")
+@dataclass(frozen=True, kw_only=True)
+class Progress(Event):
+    test: str
+    target: str
+    message: str
+
+
+@event("timing-started")
+@dataclass(frozen=True, kw_only=True)
+class TimingStarted(Event):
+    """A measured interval began, e.g. the recovery an RTO judges; the live view counts it against its objective."""
+
+    test: str
+    target: str
+    figure: str
+    objective_s: float | None = None
+
+
+@event("timing-stopped")
+@dataclass(frozen=True, kw_only=True)
+class TimingStopped(Event):
+    test: str
+    target: str
+    figure: str
+
+
+@event("test-outcome")
+@dataclass(frozen=True, kw_only=True)
+class TestOutcome(Event):
+    test: str
+    phase: str  # setup, call or teardown
+    status: str  # passed, failed, error or skipped
+    message: str = ""
+    kind: str = ""  # why: objective-breached, drill-finding, aws-error, could-not-run, ...
+    traceback: str = ""  # for whoever debugs drtool; reports show the message
+    details: str = ""  # schema 1 only: what the traceback was called then
+
+
+@event("test-finished")
+@dataclass(frozen=True, kw_only=True)
+class TestFinished(Event):
+    test: str
+
+
+# --- resources and teardown --------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResourceEvent(Event):
+    scope: str  # the scenario (test id) that owns it, or "cleanup"
+    kind: str
+    identifier: str
+    region: str
+    target: str = ""
+    arn: str | None = None
+
+
+@event("resource-creating")
+@dataclass(frozen=True, kw_only=True)
+class ResourceCreating(ResourceEvent):
+    """Written before the create call leaves the process, so even SIGKILL leaves the resource named."""
+
+
+@event("resource-created")
+@dataclass(frozen=True, kw_only=True)
+class ResourceCreated(ResourceEvent):
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@event("resource-deleted")
+@dataclass(frozen=True, kw_only=True)
+class ResourceDeleted(ResourceEvent):
+    existed: bool = True
+    duration_s: float | None = None
+    resource_run_id: str = ""  # cleanup: the run that created it
+
+
+@event("resource-delete-failed")
+@dataclass(frozen=True, kw_only=True)
+class ResourceDeleteFailed(ResourceEvent):
+    error: str
+    resource_run_id: str = ""
+
+
+@event("teardown-started")
+@dataclass(frozen=True, kw_only=True)
+class TeardownStarted(Event):
+    scope: str
+    resources: list[dict[str, Any]] = field(default_factory=list)
+
+
+@event("teardown-finished")
+@dataclass(frozen=True, kw_only=True)
+class TeardownFinished(Event):
+    scope: str
+    failures: list[str] = field(default_factory=list)
+
+
+@event("signal-during-teardown")
+@dataclass(frozen=True, kw_only=True)
+class SignalDuringTeardown(Event):
+    signal: str
+    count: int
+    pending: str
+
+
+@event("cleanup-started")
+@dataclass(frozen=True, kw_only=True)
+class CleanupStarted(Event):
+    resources: list[str] = field(default_factory=list)
+
+
+@event("cleanup-finished")
+@dataclass(frozen=True, kw_only=True)
+class CleanupFinished(Event):
+    failures: list[str] = field(default_factory=list)
+
+
+CORE_EVENTS: tuple[type[Event], ...] = (
+    RunStarted, RunFinished, RunError, BudgetExceeded, PreflightPassed, ApiCalls, GuardRefusal, ListenerFailed,
+    TestStarted, TargetChosen, StepStarted, StepPassed, StepFailed, Note, Progress, TimingStarted, TimingStopped,
+    TestOutcome, TestFinished, ResourceCreating, ResourceCreated, ResourceDeleted, ResourceDeleteFailed,
+    TeardownStarted, TeardownFinished, SignalDuringTeardown, CleanupStarted, CleanupFinished,
+)

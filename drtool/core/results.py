@@ -1,0 +1,329 @@
+"""Results of a run, rebuilt from its journal by the handlers of its events. Every report renders from these.
+
+The core's handlers build scenarios, steps, outcomes, API-call counts, guard
+refusals and resource lifetimes. A family adds handlers for its own events
+(see `Family.result_handlers`); an event nobody handles is kept in the journal
+and ignored here, so a newer journal still reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+from typing import Any, Callable
+
+from drtool.core import events as ev
+from drtool.core.events import SCHEMA_VERSION, Event, by_name, parse
+from drtool.core.registry import families
+
+PASSED, FAILED, ERROR, SKIPPED, INTERRUPTED = "passed", "failed", "error", "skipped", "interrupted"
+_SEVERITY = {PASSED: 0, SKIPPED: 0, FAILED: 2, ERROR: 1, INTERRUPTED: 3}
+
+
+class ExitCode(IntEnum):
+    MET = 0  # every drill met its objectives
+    FAILED = 1  # a drill failed or breached an objective
+    INVALID_INPUT = 2  # bad drill file or arguments; nothing was run
+    COULD_NOT_RUN = 3  # credentials, endpoint or permissions
+    INTERRUPTED = 130  # stopped by Ctrl-C or SIGTERM (after teardown)
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """When a record was written: world time, and the run's monotonic clock."""
+
+    seq: int
+    at: datetime
+    mono: float
+
+
+@dataclass
+class StepResult:
+    keyword: str
+    name: str
+    status: str = "running"
+    started_mono: float = 0.0
+    duration_s: float | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    mono: float
+    text: str
+
+
+@dataclass
+class ResourceLifetime:
+    """One resource a run created: when it was asked for, when it existed, when it went (or why it did not)."""
+
+    kind: str
+    identifier: str
+    region: str
+    scope: str
+    target: str = ""
+    requested_at: datetime | None = None
+    created_at: datetime | None = None
+    deleted_at: datetime | None = None
+    existed: bool | None = None
+    delete_error: str = ""
+
+    @property
+    def left_behind(self) -> bool:
+        return self.deleted_at is None
+
+
+@dataclass
+class TestResult:
+    __test__ = False
+
+    test_id: str
+    feature: str = ""
+    scenario: str = ""
+    target: str = ""
+    status: str = "running"
+    kind: str = ""  # why it failed or erred: the verdict's kind
+    message: str = ""
+    traceback: str = ""
+    started_mono: float | None = None
+    finished_mono: float | None = None
+    steps: list[StepResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    measurements: list[dict[str, Any]] = field(default_factory=list)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+
+    @property
+    def duration_s(self) -> float:
+        if self.started_mono is None or self.finished_mono is None:
+            return 0.0
+        return self.finished_mono - self.started_mono
+
+    def worsen(self, status: str, message: str, kind: str = "", traceback: str = "") -> None:
+        """Keep the worst outcome, but never drop a message: a teardown error after a failure stays visible."""
+        if _SEVERITY.get(status, 0) >= _SEVERITY.get(self.status, 0) or self.status in ("running", PASSED):
+            self.status = status
+            self.kind = kind or self.kind
+        if message:
+            self.message = f"{self.message}; {message}" if self.message else message
+        if traceback:
+            self.traceback = f"{self.traceback}\n{traceback}" if self.traceback else traceback
+
+
+@dataclass
+class RunResult:
+    run_id: str = ""
+    drill: str = ""
+    drill_file: str = ""
+    schema: int = 1
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    time_scale: float = 1.0
+    tests: dict[str, TestResult] = field(default_factory=dict)
+    run_errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # about the journal itself, not the drill
+    interrupted: bool = False
+    budget_exceeded: str = ""
+    figures: list[str] = field(default_factory=list)  # what the drill's families measure, in column order
+    api_calls: dict[str, Any] = field(default_factory=dict)
+    guard_refusals: list[ev.GuardRefusal] = field(default_factory=list)
+    resources: dict[tuple[str, str, str], ResourceLifetime] = field(default_factory=dict)
+
+    @property
+    def leftovers(self) -> list[str]:
+        """What the journal says was created and never deleted."""
+        return [f"{r.kind} {r.identifier} in {r.region}" for r in self.resources.values() if r.left_behind]
+
+    def counts(self) -> dict[str, int]:
+        tally = {PASSED: 0, FAILED: 0, ERROR: 0, SKIPPED: 0, INTERRUPTED: 0}
+        for test in self.tests.values():
+            tally[test.status if test.status in tally else INTERRUPTED] += 1
+        return tally
+
+    @property
+    def duration_s(self) -> float:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return 0.0
+
+    def exit_code(self) -> ExitCode:
+        counts = self.counts()
+        if counts[FAILED] or self.budget_exceeded:
+            return ExitCode.FAILED
+        if self.interrupted or counts[INTERRUPTED]:
+            return ExitCode.INTERRUPTED
+        if counts[ERROR] or self.run_errors or self.leftovers:
+            return ExitCode.COULD_NOT_RUN
+        if not self.tests:
+            return ExitCode.COULD_NOT_RUN
+        return ExitCode.MET
+
+    def test_of(self, event: Event) -> TestResult | None:
+        """The scenario an event belongs to: by its test id, else its scope, else the running scenario of its target."""
+        test_id = getattr(event, "test", None) or getattr(event, "scope", None)
+        if test_id in self.tests:
+            return self.tests[test_id]
+        target = getattr(event, "target", None)
+        running = [t for t in self.tests.values() if target and t.target == target and t.finished_mono is None]
+        return running[-1] if running else None
+
+    def resource(self, event: ev.ResourceEvent) -> ResourceLifetime:
+        key = (event.kind, event.identifier, event.region)
+        if key not in self.resources:
+            self.resources[key] = ResourceLifetime(event.kind, event.identifier, event.region, event.scope, event.target)
+        return self.resources[key]
+
+
+Handler = Callable[[RunResult, Any, Stamp], None]
+CORE_HANDLERS: dict[type[Event], Handler] = {}
+
+
+def handles(event_type: type[Event]) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        CORE_HANDLERS[event_type] = handler
+        return handler
+
+    return register
+
+
+@handles(ev.RunStarted)
+def _run_started(result: RunResult, event: ev.RunStarted, stamp: Stamp) -> None:
+    result.drill, result.drill_file, result.schema = event.drill, event.drill_file, event.schema
+    result.started_at, result.time_scale, result.figures = stamp.at, event.time_scale, list(event.figures)
+    if event.schema > SCHEMA_VERSION:
+        result.warnings.append(
+            f"this journal has schema {event.schema}, newer than this drtool reads ({SCHEMA_VERSION}): "
+            "events it does not know are left out"
+        )
+
+
+@handles(ev.RunFinished)
+def _run_finished(result: RunResult, event: ev.RunFinished, stamp: Stamp) -> None:
+    result.finished_at, result.interrupted = stamp.at, event.interrupted
+
+
+@handles(ev.BudgetExceeded)
+def _budget_exceeded(result: RunResult, event: ev.BudgetExceeded, stamp: Stamp) -> None:
+    result.budget_exceeded = event.message
+
+
+@handles(ev.RunError)
+def _run_error(result: RunResult, event: ev.RunError, stamp: Stamp) -> None:
+    result.run_errors.append(event.error)
+
+
+@handles(ev.ApiCalls)
+def _api_calls(result: RunResult, event: ev.ApiCalls, stamp: Stamp) -> None:
+    result.api_calls = event.fields()
+
+
+@handles(ev.GuardRefusal)
+def _guard_refused(result: RunResult, event: ev.GuardRefusal, stamp: Stamp) -> None:
+    result.guard_refusals.append(event)
+
+
+@handles(ev.TestStarted)
+def _test_started(result: RunResult, event: ev.TestStarted, stamp: Stamp) -> None:
+    result.tests[event.test] = TestResult(event.test, event.feature, event.scenario, event.target, started_mono=stamp.mono)
+
+
+def _for_test(handler: Callable[[TestResult, Any, Stamp], None]) -> Handler:
+    def handle(result: RunResult, event: Event, stamp: Stamp) -> None:
+        test = result.test_of(event)
+        if test is not None:
+            handler(test, event, stamp)
+
+    return handle
+
+
+def _target_chosen(test: TestResult, event: ev.TargetChosen, stamp: Stamp) -> None:
+    test.target = test.target or event.target
+
+
+def _step_started(test: TestResult, event: ev.StepStarted, stamp: Stamp) -> None:
+    test.steps.append(StepResult(event.keyword, event.step, started_mono=stamp.mono))
+
+
+def _step_ended(test: TestResult, event: ev.StepPassed | ev.StepFailed, stamp: Stamp) -> None:
+    if not test.steps:
+        return
+    step = test.steps[-1]
+    step.status = "failed" if isinstance(event, ev.StepFailed) else "passed"
+    step.duration_s = event.duration_s or stamp.mono - step.started_mono
+    step.error = getattr(event, "error", None)
+
+
+def _note(test: TestResult, event: ev.Note, stamp: Stamp) -> None:
+    test.notes.append(event.line)
+    if event.measurement is not None:
+        test.measurements.append(event.measurement)
+
+
+def _outcome(test: TestResult, event: ev.TestOutcome, stamp: Stamp) -> None:
+    test.worsen(event.status, event.message, event.kind, event.traceback or event.details)
+
+
+def _test_finished(test: TestResult, event: ev.TestFinished, stamp: Stamp) -> None:
+    test.finished_mono = stamp.mono
+    if test.status == "running":
+        test.status = PASSED
+
+
+for _type, _handler in (
+    (ev.TargetChosen, _target_chosen), (ev.StepStarted, _step_started), (ev.StepPassed, _step_ended),
+    (ev.StepFailed, _step_ended), (ev.Note, _note), (ev.TestOutcome, _outcome), (ev.TestFinished, _test_finished),
+):
+    CORE_HANDLERS[_type] = _for_test(_handler)
+
+
+@handles(ev.ResourceCreating)
+def _resource_creating(result: RunResult, event: ev.ResourceCreating, stamp: Stamp) -> None:
+    result.resource(event).requested_at = stamp.at
+
+
+@handles(ev.ResourceCreated)
+def _resource_created(result: RunResult, event: ev.ResourceCreated, stamp: Stamp) -> None:
+    resource = result.resource(event)
+    resource.created_at = stamp.at
+    test = result.test_of(event)
+    if test is not None:
+        test.timeline.append(TimelineEntry(stamp.at, stamp.mono, f"created {event.kind} {event.identifier} in {event.region}"))
+
+
+@handles(ev.ResourceDeleted)
+def _resource_deleted(result: RunResult, event: ev.ResourceDeleted, stamp: Stamp) -> None:
+    resource = result.resource(event)
+    resource.deleted_at, resource.existed, resource.delete_error = stamp.at, event.existed, ""
+
+
+@handles(ev.ResourceDeleteFailed)
+def _resource_delete_failed(result: RunResult, event: ev.ResourceDeleteFailed, stamp: Stamp) -> None:
+    result.resource(event).delete_error = event.error
+
+
+def summarize(records: list[dict[str, Any]]) -> RunResult:
+    result = RunResult()
+    registry = families()
+    types = by_name((*ev.CORE_EVENTS, *registry.events))
+    handlers = {**CORE_HANDLERS, **registry.result_handlers}
+    for record in records:
+        try:
+            event = parse(record, types)
+        except ev.MalformedRecord as exc:
+            result.warnings.append(str(exc))
+            continue
+        handler = handlers.get(type(event)) if event is not None else None
+        if handler is not None:
+            handler(result, event, Stamp(record.get("seq", 0), datetime.fromisoformat(record["at"]), record.get("mono", 0.0)))
+        if isinstance(event, ev.RunStarted):
+            result.run_id = record.get("run_id", "")
+    for test in result.tests.values():
+        if test.status == "running":
+            running = next((s for s in reversed(test.steps) if s.status == "running"), None)
+            where = f" during step '{running.keyword} {running.name}'" if running else ""
+            test.worsen(INTERRUPTED, f"interrupted{where}")
+        for step in test.steps:
+            if step.status == "running":
+                step.status = "interrupted"
+    return result

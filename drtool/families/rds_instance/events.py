@@ -1,0 +1,53 @@
+"""The RDS restore drill's own journal events, and what each adds to the run's results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from drtool.core.events import Event, event
+from drtool.core.results import RunResult, Stamp, TimelineEntry
+
+
+@event("recovery-started")
+@dataclass(frozen=True, kw_only=True)
+class RecoveryStarted(Event):
+    test: str = ""
+    target: str
+    point: str  # the recovery point, as the reports describe it
+    snapshot_arn: str | None = None
+
+
+@event("snapshot-copied")
+@dataclass(frozen=True, kw_only=True)
+class SnapshotCopied(Event):
+    test: str = ""
+    target: str
+    identifier: str
+    arn: str | None = None
+
+
+@event("instance-available")
+@dataclass(frozen=True, kw_only=True)
+class InstanceAvailable(Event):
+    test: str = ""
+    target: str
+    identifier: str
+    available_at: str  # AWS's moment when it recorded one, else the poll's
+    source: str  # "aws-event: <message>" or "poll"
+    polled_at: str
+
+
+def _on_timeline(text: str):
+    def handle(result: RunResult, event: Event, stamp: Stamp) -> None:
+        test = result.test_of(event)
+        if test is not None:
+            test.timeline.append(TimelineEntry(stamp.at, stamp.mono, text.format(**event.fields())))
+
+    return handle
+
+
+RESULT_HANDLERS = {
+    RecoveryStarted: _on_timeline("recovery started from {point}"),
+    SnapshotCopied: _on_timeline("snapshot copied to the DR region as {identifier}"),
+    InstanceAvailable: _on_timeline("{identifier} available at {available_at} ({source})"),
+}
