@@ -60,10 +60,25 @@ class InfrastructureError(Exception):
     """drtool could not run a drill: credentials, endpoint, permissions or an unusable environment."""
 
 
+_XML_CODE = re.compile(r"<Code>([^<]+)</Code>")
+_XML_MESSAGE = re.compile(r"<Message>([^<]*)</Message>")
+
+
 def error_code(exc: BaseException) -> str | None:
-    if isinstance(exc, ClientError):
-        return exc.response.get("Error", {}).get("Code")
-    return None
+    if not isinstance(exc, ClientError):
+        return None
+    err = exc.response.get("Error", {})
+    code = err.get("Code")
+    # An XML error body where botocore expected JSON leaves it only the HTTP status as the code; the body still says.
+    if code and code.isdigit() and (found := _XML_CODE.search(err.get("Message") or "")):
+        return found.group(1)
+    return code
+
+
+def error_message(exc: ClientError) -> str:
+    message = exc.response.get("Error", {}).get("Message") or "no message"
+    found = _XML_MESSAGE.search(message)
+    return found.group(1) if found else message
 
 
 def is_infrastructure_error(exc: BaseException) -> bool:
@@ -90,9 +105,8 @@ def is_infrastructure_error(exc: BaseException) -> bool:
 def describe_error(exc: BaseException) -> str:
     """One line, without traceback noise, that says what AWS (or botocore) refused."""
     if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
         op = getattr(exc, "operation_name", "call")
-        return f"{op}: {err.get('Code', 'Error')}: {err.get('Message') or 'no message'}"
+        return f"{op}: {error_code(exc) or 'Error'}: {error_message(exc)}"
     if isinstance(exc, InfrastructureError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
@@ -100,7 +114,13 @@ def describe_error(exc: BaseException) -> str:
 
 def is_access_denied(exc: BaseException) -> bool:
     """AWS refused the caller (not drtool's own guard, which refuses before a call leaves the process)."""
-    return isinstance(exc, ClientError) and error_code(exc) in ACCESS_DENIED_CODES
+    if not isinstance(exc, ClientError):
+        return False
+    code = error_code(exc)
+    # Some endpoints answer a refusal in a body botocore cannot parse: then the code is the HTTP status. A credentials
+    # problem is also a 403, but it names itself, and it proves nothing about access.
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return code in ACCESS_DENIED_CODES or (status == 403 and code not in INFRASTRUCTURE_ERROR_CODES)
 
 
 # --- unexpected AWS errors, as findings ---------------------------------------------
@@ -132,13 +152,12 @@ def remember_call_region(client: Any, service: str, region: str) -> None:
 
 def aws_error_sentence(exc: ClientError, remedies: Mapping[str, str] | None = None) -> str:
     """One sentence: the call, its region, AWS's own words, and what to do about it."""
-    err = exc.response.get("Error", {})
-    code = err.get("Code", "Error")
+    code = error_code(exc) or "Error"
     region = exc.response.get(CALL_KEY, {}).get("region", "")
     where = f" in {region}" if region else ""
     remedy = (remedies or {}).get(code) or next(
         (text for pattern, text in GENERAL_REMEDIES if re.search(pattern, code)),
         "check the drill file's settings for this target against what exists{where}",
     )
-    message = (err.get("Message") or "no message").rstrip(".")
+    message = error_message(exc).rstrip(".")
     return f"{exc.operation_name}{where} failed with {code}: {message}. Remedy: {remedy.format(region=region or 'the region', where=where)}."

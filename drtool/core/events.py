@@ -16,11 +16,13 @@ from typing import Any, ClassVar, Iterable, TypeVar
 SCHEMA_VERSION = 2
 
 E = TypeVar("E", bound="Event")
+# Every record has these, whatever its event.
+ENVELOPE = frozenset({"seq", "event", "run_id", "at", "mono"})
 
 
 @dataclass(frozen=True, kw_only=True)
 class Event:
-    name: ClassVar[str]
+    event_name: ClassVar[str]
     __test__ = False  # "TestStarted" and friends are not pytest test classes
 
     def fields(self) -> dict[str, Any]:
@@ -31,7 +33,10 @@ def event(name: str):
     """Names an event class as the journal writes it."""
 
     def named(cls: type[E]) -> type[E]:
-        cls.name = name
+        clashes = ENVELOPE & {f.name for f in dataclasses.fields(cls)}
+        if clashes:
+            raise TypeError(f"{cls.__name__}: {', '.join(sorted(clashes))} belong to every journal record; name the field otherwise")
+        cls.event_name = name
         return cls
 
     return named
@@ -50,11 +55,11 @@ def parse(record: dict[str, Any], types: dict[str, type[Event]]) -> Event | None
     try:
         return cls(**{key: value for key, value in record.items() if key in known})
     except TypeError as exc:
-        raise MalformedRecord(f"journal record {record.get('seq', '?')} ({cls.name}): {exc}") from None
+        raise MalformedRecord(f"journal record {record.get('seq', '?')} ({cls.event_name}): {exc}") from None
 
 
 def by_name(classes: Iterable[type[Event]]) -> dict[str, type[Event]]:
-    return {cls.name: cls for cls in classes}
+    return {cls.event_name: cls for cls in classes}
 
 
 # --- the run -----------------------------------------------------------------------

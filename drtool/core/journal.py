@@ -57,7 +57,7 @@ class Journal:
         self._file = open(path, "a", encoding="utf-8")
 
     def emit(self, event: Event) -> dict[str, Any]:
-        return self.write(event.name, **event.fields())
+        return self.write(type(event).event_name, **event.fields())
 
     def write(self, event: str, **fields: Any) -> dict[str, Any]:
         with self._lock:

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from drtool.core import events as ev
 from drtool.core.events import SCHEMA_VERSION, Event, by_name, parse
-from drtool.core.registry import families
+from drtool.core.registry import FamilyRegistry, families
 
 PASSED, FAILED, ERROR, SKIPPED, INTERRUPTED = "passed", "failed", "error", "skipped", "interrupted"
 _SEVERITY = {PASSED: 0, SKIPPED: 0, FAILED: 2, ERROR: 1, INTERRUPTED: 3}
@@ -302,9 +302,9 @@ def _resource_delete_failed(result: RunResult, event: ev.ResourceDeleteFailed, s
     result.resource(event).delete_error = event.error
 
 
-def summarize(records: list[dict[str, Any]]) -> RunResult:
+def summarize(records: list[dict[str, Any]], registry: FamilyRegistry | None = None) -> RunResult:
     result = RunResult()
-    registry = families()
+    registry = registry or families()
     types = by_name((*ev.CORE_EVENTS, *registry.events))
     handlers = {**CORE_HANDLERS, **registry.result_handlers}
     for record in records:

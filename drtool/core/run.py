@@ -38,7 +38,7 @@ class ListenedJournal(Journal):
                 listener(record)
             except Exception as exc:  # a reporter must not crash a drill
                 self.listeners.remove(listener)
-                self._append(ListenerFailed.name, ListenerFailed(listener=repr(listener), error=repr(exc)).fields())
+                self._append(ListenerFailed.event_name, ListenerFailed(listener=repr(listener), error=repr(exc)).fields())
 
 
 @dataclass

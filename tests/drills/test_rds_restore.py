@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import re
-
 import os
 import pty
+import re
 import subprocess
 import sys
 
 import pytest
+import yaml
 
+from drtool.core.events import SCHEMA_VERSION
 from drtool.core.journal import read_journal
+from drtool.core.results import summarize
 from drtool.core.run import DrillRun, TargetRun
 from drtool.core.tagging import tags_to_dict
 from drtool.core.teardown import Teardown
@@ -19,7 +21,7 @@ from drtool.drill.validate import check_drill_file
 from drtool.families.rds_instance import recovery
 from drtool.families.rds_instance.recovery import RdsDrillContext
 from drtool.sandbox.rds_model import RestoreJob
-from drtool.sandbox.seed import BILLING_DB, ORDERS_DB
+from drtool.sandbox.seed import BILLING_DB, DR_REGION, ORDERS_DB
 from drtool.sandbox.world import WorldSettings
 from tests.helpers import (
     SANDBOX_DRILL,
@@ -67,6 +69,16 @@ def test_sandbox_drill_restores_both_databases_and_meets_objectives(lab, tmp_pat
         assert float(properties["RTO.measured_s"]) == measurements[(target, "RTO")]["measured_s"]
         assert properties["RTO.objective_s"] == "1800.0" and properties["RPO.met"] == "True"
 
+    # The journal's events rebuild everything the reports need: calls made, every resource's life, each timeline.
+    result = summarize(outcome.journal)
+    assert result.schema == SCHEMA_VERSION and not result.warnings
+    assert result.api_calls["attempts"] >= result.api_calls["by_operation"]["rds.RestoreDBInstanceFromDBSnapshot"] == 2
+    assert {r.kind for r in result.resources.values()} == {"rds-instance", "rds-snapshot"}
+    assert all(r.created_at <= r.deleted_at and r.existed for r in result.resources.values()) and result.leftovers == []
+    for test in result.tests.values():
+        timeline = [entry.text for entry in test.timeline]
+        assert timeline[0].startswith("recovery started from"), timeline
+        assert any(text.endswith(f"({test.measurements[0]['source']})") for text in timeline), "AWS's moment of availability"
     assert drill_resources(lab) == []
 
 
@@ -214,3 +226,22 @@ def test_a_scenario_that_names_its_target_keeps_the_name_in_every_report(lab, tm
     assert [case.name for suite in outcome.junit for case in suite] == ["sandbox / Restore the orders database / orders-db"]
     assert "MET orders-db: Restore the orders database" in outcome.output
     assert any(line.startswith("│ orders-db ") for line in outcome.output.splitlines()), "the summary row names the target"
+
+
+def test_a_missing_dr_subnet_group_is_a_finding_stated_in_one_sentence(lab: Lab, tmp_path: Path):
+    drill = yaml.safe_load(drill_file(tmp_path, "orders-db", **WIDE).read_text())
+    drill["targets"]["orders-db"]["restore"]["subnet_group"] = "dr-subnets-never-created"
+    path = tmp_path / "drill.yaml"
+    path.write_text(yaml.safe_dump(drill))
+
+    outcome = finish_drill(start_drill(lab, tmp_path, drill=path), tmp_path)
+
+    assert outcome.exit_code == 1, outcome.output
+    [case] = [case for suite in outcome.junit for case in suite]
+    [failure] = case.result
+    assert failure.type == "aws-error"
+    assert failure.message.startswith(f"RestoreDBInstanceFromDBSnapshot in {DR_REGION} failed with DBSubnetGroupNotFoundFault"), failure.message
+    assert "Remedy: create the DB subnet group in eu-central-1" in failure.message
+    assert "Traceback" not in (failure.text or "") and "Traceback" not in case.system_out
+    [recorded] = [r for r in outcome.journal if r["event"] == "test-outcome" and r["status"] == "failed"]
+    assert "Traceback (most recent call last)" in recorded["traceback"], "whoever debugs drtool still finds the traceback"

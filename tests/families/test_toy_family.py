@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -18,10 +19,12 @@ import pytest
 
 from drtool.core.guard import CallContext, Guard, GuardRefused
 from drtool.core.registry import FAMILIES_ENV, families
+from drtool.core.results import summarize
 from drtool.core.tagging import drill_tags, resource_name
 from drtool.drill.file import drill_model
 from drtool.sandbox.seed import DR_REGION, PRIMARY_REGION
 from tests.helpers import (
+    families_under_test,
     REPO,
     TOY_DRILL,
     TOY_FAMILIES_ENV,
@@ -89,6 +92,9 @@ def test_its_drill_runs_in_the_lab_and_the_reports_show_its_figure(lab, tmp_path
     properties = {p.get("name"): p.get("value") for p in case._elem.iter("property")}
     assert float(properties["write-read.measured_s"]) == measured["measured_s"]
     assert [r["kind"] for r in outcome.journal if r["event"] == "resource-deleted"] == ["ssm-parameter"]
+    # The toy's own journal event reaches the results through the handler it registers.
+    [test] = summarize(outcome.journal, families_under_test()).tests.values()
+    assert re.fullmatch(r"drtool-\w+-settings read back after [1-9]\d* read\(s\)", test.timeline[-1].text), test.timeline
     assert drill_resources(lab) == []
 
 

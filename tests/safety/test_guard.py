@@ -120,6 +120,7 @@ def test_changes_to_keys_and_policies_are_refused(lab, guarded):
 
 def test_drill_runs_record_refusals_in_the_journal(lab, guarded, tmp_path):
     from drtool.core.journal import read_journal
+    from drtool.core.results import summarize
     from drtool.core.run import DrillRun
     from drtool.drill.validate import check_drill_file
     from tests.helpers import SANDBOX_DRILL
@@ -129,3 +130,5 @@ def test_drill_runs_record_refusals_in_the_journal(lab, guarded, tmp_path):
         run.aws.client("rds", PRIMARY_REGION).delete_db_instance(DBInstanceIdentifier=ORDERS_DB, SkipFinalSnapshot=True)
     refusals = [r for r in read_journal(run.journal.path) if r["event"] == "guard-refused"]
     assert refusals and refusals[0]["operation"] == "DeleteDBInstance"
+    [refusal] = summarize(read_journal(run.journal.path)).guard_refusals
+    assert (refusal.service, refusal.region) == ("rds", PRIMARY_REGION) and ORDERS_DB in refusal.reason

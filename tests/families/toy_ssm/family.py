@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -16,11 +17,13 @@ from drtool.core.grants import (
     Scope,
     everywhere,
 )
+from drtool.core.events import Event, event
 from drtool.core.guard import create_in_dr, delete_drill_resource, exists_by_describe
 from drtool.core.leftovers import Leftover, RemovalPhase, age, tagged_time
 from drtool.core.model import Duration, Strict
 from drtool.core.operations import operation
 from drtool.core.registry import Family, PreflightProbe, ResourceKind
+from drtool.core.results import RunResult, Stamp, TimelineEntry
 from drtool.core.tagging import (
     RUN_ID_KEY,
     is_drill_tagged,
@@ -82,6 +85,23 @@ def drill_parameters(ssm: Any, region: str, now: datetime) -> list[Leftover]:
     return found
 
 
+@event("parameter-read-back")
+@dataclass(frozen=True, kw_only=True)
+class ParameterReadBack(Event):
+    """The toy's own journal event: the core's results learn it only through the handler below."""
+
+    test: str
+    target: str
+    name: str
+    reads: int
+
+
+def _read_back_on_timeline(result: RunResult, event: ParameterReadBack, stamp: Stamp) -> None:
+    test = result.test_of(event)
+    if test is not None:
+        test.timeline.append(TimelineEntry(stamp.at, stamp.mono, f"{event.name} read back after {event.reads} read(s)"))
+
+
 def _parameters_in_dr(sid: str, condition: dict | None = None):
     def rule(scope: Scope) -> list[Grant]:
         return [Grant(sid, (scope.arn("ssm", scope.drill.dr_region, f"parameter/{DRILL_NAMES}"),), condition)]
@@ -112,4 +132,6 @@ FAMILY = Family(
         ("ssm", "DeleteParameter"): delete_drill_resource("Name"),
     },
     figures=("write-read",),
+    events=(ParameterReadBack,),
+    result_handlers={ParameterReadBack: _read_back_on_timeline},
 )

@@ -14,6 +14,7 @@ from drtool.core.teardown import TrackedResource
 from drtool.core.verdicts import Measurement, judge
 from tests.families.toy_ssm.family import (
     KIND,
+    ParameterReadBack,
     delete_parameter,
     get_parameter,
     put_parameter,
@@ -45,9 +46,17 @@ def write(target: TargetRun) -> Written:
 def read_back(target: TargetRun, written: Written) -> None:
     region, objective = target.run.drill.dr_region, target.target.objectives.max_lag.total_seconds()
     ssm = target.client("ssm", region)
-    poll_until(lambda: get_parameter(ssm, written.name), lambda value: value == target.target.value,
+    reads = 0
+
+    def read() -> str | None:
+        nonlocal reads
+        reads += 1
+        return get_parameter(ssm, written.name)
+
+    poll_until(read, lambda value: value == target.target.value,
                clock=target.run.clock, deadline=2 * objective, interval=1.0, what=f"parameter {written.name}")
     took = written.watch.stop()
+    target.run.journal.emit(ParameterReadBack(test=target.test_id, target=target.name, name=written.name, reads=reads))
     measurement = Measurement(target.name, "write-read", took, objective, "poll", f"read back in {region} in {format_duration(took)}")
     target.note(measurement.line, measurement=measurement.as_record())
     judge([measurement])
