@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import _thread
-import signal
 import threading
 
 from drtool.core.clock import Clock, format_duration
 from drtool.core.events import BudgetExceeded
+from drtool.core.interrupts import process_interrupts
 from drtool.core.journal import Journal
 
 
 class BudgetWatch:
-    """Interrupts the main thread, as Ctrl-C would, once the budget has run out.
+    """Stops the run, as Ctrl-C would, once the budget has run out.
 
-    Interrupting the main thread reuses the one path that is proven to tear
-    down: KeyboardInterrupt handling, including the teardown shield.
+    Stopping reuses the one path that is proven to tear down: KeyboardInterrupt
+    handling on the main thread and on every worker thread, teardown shield included.
     """
 
     def __init__(self, budget_seconds: float, clock: Clock, journal: Journal):
@@ -41,4 +40,4 @@ class BudgetWatch:
             budget_s=self.budget_seconds,
             message=f"the drill budget of {format_duration(self.budget_seconds)} ran out; the run was stopped and torn down",
         ))
-        _thread.interrupt_main(signal.SIGINT)
+        process_interrupts().stop_run()

@@ -17,6 +17,8 @@ from typing import Callable, Protocol, TypeVar
 
 import tenacity
 
+from drtool.core.interrupts import process_interrupts
+
 T = TypeVar("T")
 
 CLOCK_ENV = "DRTOOL_SANDBOX_CLOCK"
@@ -201,7 +203,8 @@ def poll_until(
         retry=tenacity.retry_if_result(lambda result: not done(result)),
         stop=past_deadline,
         wait=tenacity.wait_fixed(interval),
-        sleep=clock.sleep,
+        # A worker thread's wait ends when the run is stopped: signals only reach the main thread.
+        sleep=lambda seconds: process_interrupts().pause(clock, seconds),
         reraise=True,
     )
     try:

@@ -8,13 +8,8 @@ reports every failure; it never hides one.
 
 from __future__ import annotations
 
-import os
-import signal
-import sys
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from drtool.core.clock import Clock, Stopwatch, format_duration, poll_until
 from drtool.core.errors import describe_error
@@ -23,13 +18,12 @@ from drtool.core.events import (
     ResourceCreating,
     ResourceDeleted,
     ResourceDeleteFailed,
-    SignalDuringTeardown,
     TeardownFinished,
     TeardownStarted,
 )
+from drtool.core.interrupts import process_interrupts
 from drtool.core.journal import Journal
 
-ABANDON_AFTER_INTERRUPTS = 3
 # World seconds: a resource still being created may take this long to become deletable, and as long to go.
 REMOVAL_DEADLINE = 3600.0
 # One describe per poll keeps far under AWS's request limits (RDS: 12 a second per account and region).
@@ -38,10 +32,6 @@ REMOVAL_POLL_INTERVAL = 30.0
 
 class TeardownError(Exception):
     """Teardown could not delete everything the drill created."""
-
-
-class TeardownAbandoned(KeyboardInterrupt):
-    """The operator insisted on stopping teardown; what is left is in the journal."""
 
 
 @dataclass
@@ -87,10 +77,12 @@ class Teardown:
         failures: list[str] = []
         if not self._stack:
             return self.results
+        interrupts = process_interrupts()
         # Shield first: a Ctrl-C that follows the journal's "teardown-started" must find teardown already shielded.
-        with _shield_interrupts(self):
+        with interrupts.shielding(self):
             self.journal.emit(TeardownStarted(scope=self.scope, resources=[r.record() for r in reversed(self._stack)]))
             while self._stack:
+                interrupts.checkpoint()  # abandoned by the operator while this thread was between deletions
                 resource = self._stack[-1]
                 watch = Stopwatch.start(self.clock)
                 try:
@@ -122,65 +114,6 @@ class Teardown:
             else:
                 lines.append(f"teardown FAILED: {result['error']}")
         return lines
-
-
-@contextmanager
-def _shield_interrupts(teardown: Teardown) -> Iterator[None]:
-    """Keep Ctrl-C and SIGTERM from cutting teardown short, unless the operator insists."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received = 0
-
-    def on_signal(signum: int, frame: object) -> None:
-        nonlocal received
-        received += 1
-        name = signal.Signals(signum).name
-        left = ", ".join(r.identifier for r in teardown.pending)
-        teardown.journal.emit(SignalDuringTeardown(signal=name, count=received, pending=left))
-        if received >= ABANDON_AFTER_INTERRUPTS:
-            _tell(
-                f"\ndrtool: teardown ABANDONED; still present: {left or 'nothing'}.\n"
-                f"        Remove them with: drtool cleanup --run-id {teardown.journal.run_id}\n"
-            )
-            raise TeardownAbandoned(f"teardown abandoned with {left or 'nothing'} left")
-        _tell(
-            f"\ndrtool: {name} received; teardown continues so nothing is left behind "
-            f"(deleting: {left}). Interrupt {ABANDON_AFTER_INTERRUPTS - received} more time(s) to abandon it.\n"
-        )
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _tell(message: str) -> None:
-    # Straight to the file descriptor: the handler may have interrupted a print, and Python's buffered
-    # streams refuse a reentrant write.
-    try:
-        os.write(sys.stderr.fileno(), message.encode())
-    except (AttributeError, OSError, ValueError):  # a stderr with no descriptor (captured in memory)
-        print(message, end="", file=sys.stderr, flush=True)
-
-
-@contextmanager
-def sigterm_raises_interrupt() -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C, so a stopped container or CI job still tears down."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_sigterm(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt("SIGTERM")
-
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def settle_then_delete(

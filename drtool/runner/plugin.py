@@ -30,12 +30,13 @@ from drtool.core.events import (
     TestOutcome,
     TestStarted,
 )
+from drtool.core.interrupts import process_interrupts
 from drtool.core.journal import default_journal_dir, read_journal
 from drtool.core.model import DrillFileError
 from drtool.core.preflight import preflight
 from drtool.core.registry import families
 from drtool.core.run import DrillRun, TargetRun
-from drtool.core.teardown import Teardown, TeardownError, sigterm_raises_interrupt
+from drtool.core.teardown import Teardown, TeardownError
 from drtool.core.verdicts import DRILL_FAILURE, Outcome, Verdict, VerdictReached, verdict_for
 from drtool.drill.step_library import step_modules
 from drtool.drill.target_steps import EACH_TARGET_STEP, NAMED_TARGET_STEP
@@ -90,10 +91,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.args = [str(loaded.path)]
     if loaded.drill.tags and not config.option.markexpr:
         config.option.markexpr = loaded.drill.tags
-    # SIGTERM (a stopped container or CI job) must tear down like Ctrl-C does.
-    stack = sigterm_raises_interrupt()
-    stack.__enter__()
-    config.add_cleanup(lambda: stack.__exit__(None, None, None))
+    # SIGTERM (a stopped container or CI job) must tear down like Ctrl-C does, on every thread that runs a scenario.
+    handling = process_interrupts().installed()
+    handling.__enter__()
+    config.add_cleanup(lambda: handling.__exit__(None, None, None))
 
 
 def _feature_tags(paths: tuple[Path, ...]) -> set[str]:
