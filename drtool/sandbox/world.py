@@ -73,7 +73,8 @@ class World:
                  models: Sequence[type[ServiceModel]] | None = None):
         self.clock = clock
         self.settings = settings or WorldSettings()
-        self.faults = frozenset(validate_faults(faults))
+        model_list = list(models if models is not None else model_types())
+        self.faults = frozenset(validate_faults(faults, model_list))
         self._held: Counter[type | None] = Counter()  # None holds every kind
         self._held_lock = threading.Lock()
         self._stop = threading.Event()
@@ -81,7 +82,7 @@ class World:
         self._thread: threading.Thread | None = None
         self._patcher = Patcher()
         self.models: dict[str, ServiceModel] = {}
-        for model_type in models if models is not None else model_types():
+        for model_type in model_list:
             self.models[model_type.name] = model_type(self)
         # Tests and look-ups that need the whole world still: each model's lock, in a fixed order.
         self.lock = _AllLocks(list(self.models.values()))

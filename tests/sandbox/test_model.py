@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from drtool.core.clock import ScaledClock
-from drtool.sandbox.faults import registered_faults, validate_faults
+from drtool.sandbox.faults import Fault, registered_faults, validate_faults
 from drtool.sandbox.model import DueQueue, QueuedModel, ServiceModel, model_types
 from drtool.sandbox.world import World
 
@@ -76,8 +76,10 @@ def test_world_composes_the_registered_models_and_faults_come_from_them():
 def test_holding_a_model_kind_holds_all_its_work_and_step_to_ignores_holds():
     class Toy(QueuedModel):
         name = "toy"
+        faults = (Fault("toy-outage", "The toy service is down."),)
 
-    world = World(ScaledClock(60), models=[Toy])
+    world = World(ScaledClock(60), faults=["toy-outage"], models=[Toy])
+    assert world.has_fault("toy-outage")  # a model's own fault, though no registered model declares it
     toy = world.model("toy")
     job = Tick("toy-job", world.now() - timedelta(seconds=1))
     toy.schedule(job)
