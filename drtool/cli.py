@@ -203,10 +203,11 @@ def sandbox_serve(
 @sandbox_app.command("faults")
 def sandbox_faults() -> None:
     """List the faults the lab can inject."""
-    from drtool.sandbox.faults import FAULTS
+    from drtool.sandbox.faults import registered_faults
 
-    width = max(len(name) for name in FAULTS)
-    for name, item in FAULTS.items():
+    faults = registered_faults()
+    width = max(len(name) for name in faults)
+    for name, item in faults.items():
         typer.echo(f"{name.ljust(width)}  {item.description}")
 
 

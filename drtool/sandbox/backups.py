@@ -17,13 +17,6 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.rds.exceptions import RDSClientError
 from moto.rds.models import rds_backends
 
-from drtool.sandbox.seed import (
-    DB_INSTANCES,
-    DR_COPIED_INSTANCES,
-    DR_REGION,
-    PRIMARY_REGION,
-    SeededWorld,
-)
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +36,22 @@ def dr_copy_name(instance_id: str, taken: datetime) -> str:
 
 @dataclass
 class NightlyBackups:
-    """A job that never finishes: each backup window, snapshot every database; an hour later, copy some to DR."""
+    """A job that never finishes: each backup window, snapshot the databases; an hour later, copy some to DR.
 
-    seeded: SeededWorld
+    Which databases, regions and key are the caller's (the seed's) to say: the world knows no seeded names.
+    """
+
+    instances: tuple[str, ...]
+    copied_to_dr: tuple[str, ...]
+    primary_region: str
+    dr_region: str
+    dr_kms_key_arn: str
     next_backup: datetime
     pending_copies: list[tuple[datetime, str, datetime]] = field(default_factory=list)  # (due, instance, taken)
+
+    @property
+    def due(self) -> datetime:
+        return min([self.next_backup, *(copy[0] for copy in self.pending_copies)])
 
     def advance(self, now: datetime) -> bool:
         while self.next_backup <= now:
@@ -60,28 +64,29 @@ class NightlyBackups:
         return False
 
     def _take_backups(self, taken: datetime) -> None:
-        backend = rds_backends[DEFAULT_ACCOUNT_ID][PRIMARY_REGION]
-        for instance_id in DB_INSTANCES:
+        backend = rds_backends[DEFAULT_ACCOUNT_ID][self.primary_region]
+        for instance_id in self.instances:
             if instance_id not in backend.databases:
                 continue
             name = automated_snapshot_name(instance_id, taken)
             snapshot = backend.create_auto_snapshot(instance_id, name)
             snapshot.created = snapshot.original_snapshot_create_time = taken
             snapshot.percent_progress = 100
-            if instance_id in DR_COPIED_INSTANCES:
+            if instance_id in self.copied_to_dr:
                 self.pending_copies.append((taken + DR_COPY_LAG, instance_id, taken))
         for snapshot in list(backend.database_snapshots.values()):
             if snapshot.snapshot_type == "automated" and snapshot.created < taken - RETENTION:
                 backend.database_snapshots.pop(snapshot.db_snapshot_identifier, None)
 
     def _copy_to_dr(self, instance_id: str, taken: datetime) -> None:
-        source = rds_backends[DEFAULT_ACCOUNT_ID][PRIMARY_REGION].database_snapshots.get(automated_snapshot_name(instance_id, taken))
+        source = rds_backends[DEFAULT_ACCOUNT_ID][self.primary_region].database_snapshots.get(
+            automated_snapshot_name(instance_id, taken))
         if source is None:
             return
         try:
             # Through the patched backend, so the copy takes world time and faults (a denied copy, a disabled key) apply.
-            rds_backends[DEFAULT_ACCOUNT_ID][DR_REGION].copy_db_snapshot(
-                source.arn, dr_copy_name(instance_id, taken), kms_key_id=self.seeded.key_arn("rds", DR_REGION), copy_tags=True
+            rds_backends[DEFAULT_ACCOUNT_ID][self.dr_region].copy_db_snapshot(
+                source.arn, dr_copy_name(instance_id, taken), kms_key_id=self.dr_kms_key_arn, copy_tags=True
             )
         except RDSClientError as exc:
             # A failed copy job leaves the DR region without the newest point, as it would in AWS.

@@ -1,4 +1,8 @@
-"""Named faults a lab can inject, so a drill can be shown to catch each failure mode."""
+"""Named faults a lab can inject, so a drill can be shown to catch each failure mode.
+
+Each service model declares the faults it owns (`ServiceModel.faults`); this
+module only validates names against what the registered models declare.
+"""
 
 from __future__ import annotations
 
@@ -12,30 +16,24 @@ class Fault:
     description: str
 
 
-SLOW_RESTORE = "slow-restore"
-REPLICATION_PAUSED = "replication-paused"
-DR_KEY_DISABLED = "dr-key-disabled"
-NO_DR_SNAPSHOT = "no-dr-snapshot"
-THROTTLING = "throttling"
-TEARDOWN_DENIED = "teardown-denied"
+def registered_faults(models: Iterable[type] | None = None) -> dict[str, Fault]:
+    """Every fault the service models own (the registered ones unless `models` says), by name."""
+    from drtool.sandbox.model import model_types  # the models import this module for `Fault`
 
-FAULTS: dict[str, Fault] = {
-    fault.name: fault
-    for fault in (
-        Fault(SLOW_RESTORE, "RDS restores take 45 world minutes, longer than a 30-minute RTO."),
-        Fault(REPLICATION_PAUSED, "S3 replication stops: new objects stay PENDING and pending metrics grow."),
-        Fault(DR_KEY_DISABLED, "The DR-region alias/dr-rds KMS key is disabled, so DR restores and copies fail."),
-        Fault(NO_DR_SNAPSHOT, "No snapshot exists in the DR region and copying one into it is denied."),
-        Fault(THROTTLING, "The RDS API is throttled (300 burst, 12/s, bucket empty, a neighbour uses 11/s)."),
-        Fault(TEARDOWN_DENIED, "Deleting DB instances is denied, so teardown fails and leaves them for `drtool cleanup`."),
-    )
-}
+    found: dict[str, Fault] = {}
+    for model in model_types() if models is None else models:
+        for fault in model.faults:
+            if fault.name in found:
+                raise ValueError(f"two sandbox service models claim the fault {fault.name!r}")
+            found[fault.name] = fault
+    return found
 
 
-def validate_faults(names: Iterable[str]) -> tuple[str, ...]:
+def validate_faults(names: Iterable[str], models: Iterable[type] | None = None) -> tuple[str, ...]:
     """Return the fault names unchanged (deduplicated, in order); raise ValueError for unknown ones."""
     chosen = tuple(dict.fromkeys(names))
-    unknown = [name for name in chosen if name not in FAULTS]
+    known = registered_faults(models)
+    unknown = [name for name in chosen if name not in known]
     if unknown:
-        raise ValueError(f"unknown fault(s) {', '.join(unknown)}; valid faults: {', '.join(sorted(FAULTS))}")
+        raise ValueError(f"unknown fault(s) {', '.join(unknown)}; valid faults: {', '.join(sorted(known))}")
     return chosen

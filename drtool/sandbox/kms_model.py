@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable, ClassVar, Iterable
+
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
-from moto.kms.models import Key, kms_backends
+from moto.kms.models import Key, KmsBackend, kms_backends
 from moto.rds.exceptions import KMSKeyNotAccessibleFault
+
+from drtool.sandbox.faults import Fault
+from drtool.sandbox.model import QueuedModel
+from drtool.sandbox.patches import Patch, wrap_method
+
+DR_KEY_DISABLED = "dr-key-disabled"
 
 
 class DisabledException(JsonRESTError):
@@ -38,22 +46,51 @@ def find_key(key_ref: str, region: str, account_id: str = DEFAULT_ACCOUNT_ID) ->
         return None
 
 
-class KeyGuard:
-    """Refuses cryptographic use of keys that are not enabled, the way AWS does."""
+def require_usable(key: Key) -> None:
+    """For KMS API calls (Encrypt, Decrypt, GenerateDataKey, ReEncrypt)."""
+    if key.key_state == "Disabled":
+        raise DisabledException(key.arn)
+    if key.key_state != "Enabled":
+        raise KMSInvalidStateException(key.arn)
 
-    @staticmethod
-    def require_usable(key: Key) -> None:
-        """For KMS API calls (Encrypt, Decrypt, GenerateDataKey, ReEncrypt)."""
-        if key.key_state == "Disabled":
-            raise DisabledException(key.arn)
-        if key.key_state != "Enabled":
-            raise KMSInvalidStateException(key.arn)
 
-    @staticmethod
-    def require_usable_by_rds(key_ref: str | None, region: str, account_id: str = DEFAULT_ACCOUNT_ID) -> None:
-        """For RDS copies and restores: RDS reports any unusable key as KMSKeyNotAccessibleFault."""
-        if not key_ref:
-            return
-        key = find_key(key_ref, region, account_id)
-        if key is None or key.key_state != "Enabled":
-            raise KMSKeyNotAccessibleFault(key_ref)
+def require_usable_by_rds(key_ref: str | None, region: str, account_id: str = DEFAULT_ACCOUNT_ID) -> None:
+    """For RDS copies and restores: RDS reports any unusable key as KMSKeyNotAccessibleFault."""
+    if not key_ref:
+        return
+    key = find_key(key_ref, region, account_id)
+    if key is None or key.key_state != "Enabled":
+        raise KMSKeyNotAccessibleFault(key_ref)
+
+
+class KmsModel(QueuedModel):
+    """Refuses cryptographic use of keys that are not enabled, the way AWS does. Nothing in KMS takes time."""
+
+    name = "kms"
+    # The seed applies it: it is a state of the seeded world, not a behaviour of KMS.
+    faults: ClassVar[tuple[Fault, ...]] = (
+        Fault(DR_KEY_DISABLED, "The DR-region alias/dr-rds KMS key is disabled, so DR restores and copies fail."),
+    )
+    clock_modules = ("moto.kms.models",)
+
+    def patches(self) -> Iterable[Patch]:
+        return (wrap_method(KmsBackend, "encrypt", _encrypt), wrap_method(KmsBackend, "decrypt", _decrypt))
+
+
+def _encrypt(original: Callable[..., Any]) -> Callable[..., Any]:
+    # GenerateDataKey and ReEncrypt go through encrypt in moto, so this covers them too.
+    def encrypt(backend: KmsBackend, key_id: str, *args: Any, **kwargs: Any) -> Any:
+        require_usable(backend.keys[backend.any_id_to_key_id(key_id)])
+        return original(backend, key_id, *args, **kwargs)
+
+    return encrypt
+
+
+def _decrypt(original: Callable[..., Any]) -> Callable[..., Any]:
+    # The key is known only once the ciphertext is opened, so check afterwards.
+    def decrypt(backend: KmsBackend, *args: Any, **kwargs: Any) -> Any:
+        plaintext, key_arn = original(backend, *args, **kwargs)
+        require_usable(backend.keys[backend.any_id_to_key_id(key_arn)])
+        return plaintext, key_arn
+
+    return decrypt

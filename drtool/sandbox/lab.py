@@ -20,17 +20,15 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import make_server
 
 from drtool.core.clock import CLOCK_ENV, ScaledClock
-from drtool.sandbox.backups import BACKUP_INTERVAL, NightlyBackups
 from drtool.sandbox.faults import validate_faults
-from drtool.sandbox.patches import WorldPatches
 from drtool.sandbox.requests import ProductionNames, RecordingMiddleware, RequestLog
 from drtool.sandbox.seed import (
     PRIMARY_REGION,
     SeedClients,
     SeededWorld,
-    latest_backup_before,
     production_names,
     seed,
+    start_production,
 )
 from drtool.sandbox.world import World, WorldSettings
 
@@ -79,7 +77,6 @@ class Lab:
         self.requests = RequestLog()
         self._server: ThreadedMotoServer | None = None
         self._seed_clients: SeedClients | None = None
-        self._patches: WorldPatches | None = None
 
     def start(self) -> "Lab":
         global _active_lab
@@ -158,14 +155,15 @@ class Lab:
         moto_api_backend.reset()
         self.admin_credentials = {}
         self.world = World(self.clock, self.settings, faults)
+        # Seeded resources carry world time as API-created ones will.
+        self.world.install_clock()
         assert self._seed_clients is not None
         self.seeded = seed(self._seed_clients, self.world)
-        self.world.schedule(NightlyBackups(self.seeded, latest_backup_before(self.seeded.seeded_at) + BACKUP_INTERVAL))
+        start_production(self.world, self.seeded)
         if self.enforce_iam:
             self.admin_credentials = _create_admin(self.endpoint)
             _enforce_iam(True)
-        self._patches = WorldPatches(self.world)
-        self._patches.install()
+        self.world.install()
         # Seeding is the world's history, not requests to judge drills by.
         self.requests.clear()
         self.world.start()
@@ -175,9 +173,7 @@ class Lab:
             _enforce_iam(False)
         if self.world is not None:
             self.world.stop()
-        if self._patches is not None:
-            self._patches.remove()
-            self._patches = None
+            self.world.uninstall()
 
 
 def _enforce_iam(on: bool) -> None:

@@ -21,17 +21,21 @@ from moto.s3.models import s3_backends
 from moto.secretsmanager.models import secretsmanager_backends
 
 from drtool.core.tagging import NAME_PREFIX
-from drtool.sandbox.faults import DR_KEY_DISABLED, NO_DR_SNAPSHOT
-from drtool.sandbox.kms_model import find_key
+from drtool.sandbox.backups import BACKUP_INTERVAL, NightlyBackups
+from drtool.sandbox.kms_model import DR_KEY_DISABLED, find_key
+from drtool.sandbox.rds_model import NO_DR_SNAPSHOT
 from drtool.sandbox.requests import ProductionNames
-from drtool.sandbox.s3_model import STATUS_ATTRIBUTE, ReplicationRoute
+from drtool.sandbox.s3_model import STATUS_ATTRIBUTE
+from drtool.sandbox.world import WorldSettings
 
 if TYPE_CHECKING:
+    from drtool.sandbox.rds_model import RdsModel
+    from drtool.sandbox.s3_model import ReplicationModel
     from drtool.sandbox.world import World
 
 ACCOUNT_ID = DEFAULT_ACCOUNT_ID
-PRIMARY_REGION = "eu-west-1"
-DR_REGION = "eu-central-1"
+PRIMARY_REGION = WorldSettings.primary_region
+DR_REGION = WorldSettings.dr_region
 REGIONS = (PRIMARY_REGION, DR_REGION)
 
 DATA_CLASS_COMPONENTS = {"rds": "databases", "s3": "object-storage", "secrets": "secrets", "logs": "logging"}
@@ -89,6 +93,23 @@ class SeededWorld:
         return found[0] if found else None
 
 
+def nightly_backups(seeded: SeededWorld, next_backup: datetime) -> NightlyBackups:
+    """The production account's own backup schedule: both databases daily, orders-db copied to DR an hour later."""
+    return NightlyBackups(
+        instances=DB_INSTANCES, copied_to_dr=DR_COPIED_INSTANCES, primary_region=PRIMARY_REGION, dr_region=DR_REGION,
+        dr_kms_key_arn=seeded.key_arn("rds", DR_REGION), next_backup=next_backup,
+    )
+
+
+def start_production(world: "World", seeded: SeededWorld) -> None:
+    """Keep the seeded production going: its nightly backups, and its application writing exports."""
+    rds: RdsModel = world.model("rds")  # type: ignore[assignment]
+    s3: ReplicationModel = world.model("s3")  # type: ignore[assignment]
+    assert seeded.seeded_at is not None
+    rds.schedule(nightly_backups(seeded, latest_backup_before(seeded.seeded_at) + BACKUP_INTERVAL))
+    s3.write_application_exports([SOURCE_BUCKET])
+
+
 def seed(clients: "SeedClients", world: "World") -> SeededWorld:
     """Build the production world on a freshly reset moto, through `clients` pointed at it."""
     now = world.now()
@@ -100,7 +121,7 @@ def seed(clients: "SeedClients", world: "World") -> SeededWorld:
     _seed_databases(clients, seeded, now)
     if not world.has_fault(NO_DR_SNAPSHOT):
         _seed_dr_snapshot_copies(clients, seeded, now)
-    _seed_buckets(clients, world, seeded, now)
+    _seed_buckets(clients, seeded, now)
     _seed_secret(clients, seeded)
     if world.has_fault(DR_KEY_DISABLED):
         # By key id: moto's disable_key fails when given an ARN.
@@ -239,7 +260,7 @@ def _seed_dr_snapshot_copies(clients: SeedClients, seeded: SeededWorld, now: dat
     dr_backend.events.clear()
 
 
-def _seed_buckets(clients: SeedClients, world: "World", seeded: SeededWorld, now: datetime) -> None:
+def _seed_buckets(clients: SeedClients, seeded: SeededWorld, now: datetime) -> None:
     role_arn = clients.get("iam", PRIMARY_REGION).create_role(
         RoleName=REPLICATION_ROLE_NAME,
         AssumeRolePolicyDocument=json.dumps(
@@ -278,13 +299,6 @@ def _seed_buckets(clients: SeedClients, world: "World", seeded: SeededWorld, now
             },
         }]},
     )
-    world.replication.add_route(ReplicationRoute(
-        source_bucket=SOURCE_BUCKET,
-        source_region=PRIMARY_REGION,
-        destination_bucket=REPLICA_BUCKET,
-        rule_id=REPLICATION_RULE_ID,
-        destination_kms_key_arn=seeded.key_arn("s3", DR_REGION),
-    ))
     _seed_replicated_objects(clients, seeded, now)
 
 

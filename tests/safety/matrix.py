@@ -111,11 +111,11 @@ def run_cell(lab: Lab, tmp_path: Path, family_kind: str, kind: str, index: int) 
             if kind == "throttling":
                 step = family_steps(family)[index].split(" ", 1)[1]
                 wait_for_journal_event(tmp_path, "step-started", step=step)
-                lab.world.throttle = Storm()
+                lab.world.model("rds").throttle = Storm()
                 gate.touch()
             outcome = finish_drill(proc, tmp_path, timeout=180)
         finally:
-            lab.world.throttle = None
+            lab.world.model("rds").throttle = None
             if proc.poll() is None:
                 proc.kill()
         orphans = drill_resources(lab)

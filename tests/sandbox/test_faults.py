@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from drtool.sandbox.faults import FAULTS, validate_faults
+from drtool.sandbox.faults import registered_faults, validate_faults
 from drtool.sandbox.lab import Lab
 from drtool.sandbox.seed import (
     BILLING_DB,
@@ -32,7 +32,7 @@ def test_unknown_fault_is_rejected_with_valid_names():
         validate_faults(["no-such-fault"])
     with pytest.raises(ValueError):
         Lab(faults=["no-such-fault"])
-    assert all(fault.description and "\n" not in fault.description for fault in FAULTS.values())
+    assert all(fault.description and "\n" not in fault.description for fault in registered_faults().values())
 
 
 @pytest.mark.lab(faults=["slow-restore"])

@@ -215,15 +215,10 @@ def test_disabled_and_pending_deletion_keys_are_refused(lab, aws):
 
 
 def test_nightly_backups_keep_the_world_current(lab, aws):
-    from drtool.sandbox.backups import (
-        DR_COPY_LAG,
-        NightlyBackups,
-        automated_snapshot_name,
-        dr_copy_name,
-    )
+    from drtool.sandbox.backups import DR_COPY_LAG, automated_snapshot_name, dr_copy_name
 
     taken = lab.world.now() - timedelta(minutes=1)
-    job = NightlyBackups(lab.seeded, next_backup=taken)
+    job = world_seed.nightly_backups(lab.seeded, next_backup=taken)
     with lab.world.lock:
         job.advance(lab.world.now())
         job.advance(taken + DR_COPY_LAG)
