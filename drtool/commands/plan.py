@@ -28,7 +28,7 @@ from drtool.core.registry import FamilyRegistry, ResourceKind, families
 from drtool.core.tagging import resource_name
 from drtool.drill.file import Drill, LoadedDrill
 from drtool.drill.target_steps import EACH_TARGET_STEP, NAMED_TARGET_STEP
-from drtool.drill.validate import step_library
+from drtool.drill.step_library import step_library
 
 RUN_ID_PLACEHOLDER = "<run-id>"
 _EACH = re.compile(EACH_TARGET_STEP)
@@ -152,7 +152,7 @@ def _targets_of(steps: list, drill: Drill) -> list[str | None]:
 
 
 def _plan_scenario(drill: Drill, feature_path: Path, scenario: str, target: str | None, steps: list) -> ScenarioPlan:
-    resolved = [(step.keyword, step.name, _step_function_of(step)) for step in steps]
+    resolved = [(step.keyword, step.name, _step_function_of(step, drill)) for step in steps]
     return plan_scenario(drill, _display_path(feature_path), scenario, target, resolved)
 
 
@@ -185,14 +185,14 @@ def plan_scenario(drill: Drill, feature: str, scenario: str, target: str | None,
     )
 
 
-def _step_function_of(step) -> Callable | None:
+def _step_function_of(step, drill: Drill) -> Callable | None:
     if _EACH.fullmatch(step.name) or _NAMED.fullmatch(step.name):
         return None  # picking a target makes no call; the AWS checks are the preflight
-    return _step_function(step.type, step.name)
+    return _step_function(step.type, step.name, tuple(drill.steps))
 
 
-def _step_function(step_type: str, text: str) -> Callable:
-    for context in step_library():
+def _step_function(step_type: str, text: str, extra_modules: tuple[str, ...]) -> Callable:
+    for context in step_library(extra_modules):
         if context.type in (None, step_type) and context.parser.is_matching(text):
             return context.step_func
     raise UndeclaredCall(f"no step implementation for {step_type} {text!r}")

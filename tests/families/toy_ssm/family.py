@@ -104,6 +104,7 @@ FAMILY = Family(
         "ssm:PutParameter": _parameters_in_dr("WriteDrillParameters", REQUEST_TAGGED),
         "ssm:AddTagsToResource": _parameters_in_dr("WriteDrillParameters", REQUEST_TAGGED),
         "ssm:GetParameter": _parameters_in_dr("ReadDrillParameters"),
+        "ssm:ListTagsForResource": _parameters_in_dr("ReadDrillParameters"),  # cleanup's listing, and custom steps
         "ssm:DeleteParameter": _parameters_in_dr("DeleteDrillParameters", RESOURCE_TAGGED),
         "ssm:DescribeParameters": everywhere("ListParameters"),
     },
