@@ -334,7 +334,8 @@ def plan(drill_file: Path = typer.Argument(..., help="Drill file to plan.")) -> 
     """Print what a drill would do: each step's AWS calls (read or MUTATING), what it creates, rough cost. No AWS call."""
     from drtool.commands.plan import build_plan
 
-    typer.echo(build_plan(_check(drill_file)).render())
+    loaded = _check(drill_file)
+    typer.echo(_derived(drill_file, lambda: build_plan(loaded).render()))
 
 
 @app.command()
@@ -345,7 +346,19 @@ def permissions(
     """Print the least-privilege IAM policy (JSON) the drill needs, derived from the operations it can reach."""
     from drtool.commands.permissions import drill_policy, render
 
-    typer.echo(render(drill_policy(_check(drill_file), account_id)))
+    loaded = _check(drill_file)
+    typer.echo(render(_derived(drill_file, lambda: drill_policy(loaded, account_id))))
+
+
+def _derived(path: Path, derive):
+    """A plan or policy; a step with undeclared calls (a drill's own, say) or an unscoped action is bad input."""
+    from drtool.commands.permissions import UnscopedAction
+    from drtool.core.operations import UndeclaredCall
+
+    try:
+        return derive()
+    except (UndeclaredCall, UnscopedAction) as exc:
+        _fail_invalid(f"{path}: cannot derive the drill's AWS calls: {exc}")
 
 
 def main() -> None:

@@ -178,7 +178,7 @@ def _canary_run_id(key: str) -> str | None:
 # --- KMS and S3 operations cleanup needs (no KMS actions or S3 modules exist yet) -------------------
 
 
-@operation("kms", "kms:ListKeys", "kms:DescribeKey")
+@operation("kms", "ListKeys", iam=("kms:ListKeys", "kms:DescribeKey"))
 def _customer_keys(kms: Any) -> list[dict[str, Any]]:
     """Customer-managed keys in the client's region that can still hold grants."""
     keys = []
@@ -190,13 +190,13 @@ def _customer_keys(kms: Any) -> list[dict[str, Any]]:
     return keys
 
 
-@operation("kms", "kms:ListGrants")
+@operation("kms", "ListGrants", iam=("kms:ListGrants",))
 def _list_grants(kms: Any, key_id: str) -> list[dict[str, Any]]:
     """Every grant on one key."""
     return [grant for page in kms.get_paginator("list_grants").paginate(KeyId=key_id) for grant in page["Grants"]]
 
 
-@operation("kms", "kms:RevokeGrant", mutating=True)
+@operation("kms", "RevokeGrant", iam=("kms:RevokeGrant",), mutating=True)
 def _revoke_grant(kms: Any, key_id: str, grant_id: str) -> bool:
     """Revoke a drill grant; False if it was already gone."""
     try:
@@ -206,13 +206,13 @@ def _revoke_grant(kms: Any, key_id: str, grant_id: str) -> bool:
     return True
 
 
-@operation("s3", "s3:GetBucketLocation")
+@operation("s3", "GetBucketLocation", iam=("s3:GetBucketLocation",))
 def _bucket_region(s3: Any, bucket: str) -> str:
     """The region a bucket lives in (us-east-1 reports no location)."""
     return s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
 
 
-@operation("s3", "s3:ListBucketVersions")
+@operation("s3", "ListObjectVersions", iam=("s3:ListBucketVersions",))
 def _canary_versions(s3: Any, bucket: str) -> list[tuple[dict[str, Any], str]]:
     """Every version and delete marker under the canary prefix, with its kind."""
     found = []
@@ -222,7 +222,7 @@ def _canary_versions(s3: Any, bucket: str) -> list[tuple[dict[str, Any], str]]:
     return found
 
 
-@operation("s3", "s3:DeleteObjectVersion", mutating=True)
+@operation("s3", "DeleteObject", iam=("s3:DeleteObjectVersion",), mutating=True)
 def _delete_object_version(s3: Any, bucket: str, key: str, version_id: str) -> bool:
     """Delete one object version or delete marker for good (deleting a missing version succeeds)."""
     s3.delete_object(Bucket=bucket, Key=key, VersionId=version_id)

@@ -15,7 +15,7 @@ from typing import Any
 
 from drtool.commands.plan import DrillPlan, build_plan
 from drtool.core.grants import Scope
-from drtool.core.registry import families
+from drtool.core.registry import FamilyRegistry, families
 from drtool.drill.file import LoadedDrill
 
 POLICY_VERSION = "2012-10-17"
@@ -30,13 +30,24 @@ def required_actions(plan: DrillPlan) -> set[str]:
     return {action for call in plan.calls() for action in call.iam_actions}
 
 
-def policy_for_plan(plan: DrillPlan, account: str = "*") -> dict[str, Any]:
-    scope = Scope(plan.drill, account)
+def regions_by_action(plan: DrillPlan) -> dict[str, tuple[str, ...]]:
+    """Each reachable IAM action and the regions the plan calls it in (a teardown in the primary region included)."""
+    found: dict[str, set[str]] = {}
+    for call in plan.calls():
+        for action in call.iam_actions:
+            found.setdefault(action, set()).add(call.region)
+    return {action: tuple(sorted(regions)) for action, regions in found.items()}
+
+
+def policy_for_plan(plan: DrillPlan, account: str = "*", registry: FamilyRegistry | None = None) -> dict[str, Any]:
+    registry = registry or families()
     statements: dict[str, dict[str, Any]] = {}
+    regions = regions_by_action(plan)
     for action in sorted(required_actions(plan) - NEEDS_NO_GRANT):
-        rules = families().grant_rules(action)
+        rules = registry.grant_rules(action)
         if not rules:
             raise UnscopedAction(f"{action} is reachable by the drill but no drill family's grants scope it")
+        scope = Scope(plan.drill, account, regions[action])
         for grant in (grant for rule in rules for grant in rule(scope)):
             statement = statements.setdefault(
                 grant.sid, {"Sid": grant.sid, "Effect": "Allow", "Action": set(), "Resource": set(), "Condition": grant.condition}

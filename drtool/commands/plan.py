@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from _pytest.mark.expression import Expression
 from pytest_bdd.parser import FeatureParser, ScenarioTemplate
@@ -24,11 +24,11 @@ from drtool.core.operations import (
     UndeclaredCall,
     reachable_operations,
 )
-from drtool.core.registry import ResourceKind, families
+from drtool.core.registry import FamilyRegistry, ResourceKind, families
 from drtool.core.tagging import resource_name
 from drtool.drill.file import Drill, LoadedDrill
 from drtool.drill.target_steps import EACH_TARGET_STEP, NAMED_TARGET_STEP
-from drtool.drill.validate import step_library
+from drtool.drill.step_library import step_library
 
 RUN_ID_PLACEHOLDER = "<run-id>"
 _EACH = re.compile(EACH_TARGET_STEP)
@@ -152,22 +152,30 @@ def _targets_of(steps: list, drill: Drill) -> list[str | None]:
 
 
 def _plan_scenario(drill: Drill, feature_path: Path, scenario: str, target: str | None, steps: list) -> ScenarioPlan:
+    resolved = [(step.keyword, step.name, _step_function_of(step, drill)) for step in steps]
+    return plan_scenario(drill, _display_path(feature_path), scenario, target, resolved)
+
+
+def plan_scenario(drill: Drill, feature: str, scenario: str, target: str | None,
+                  steps: Sequence[tuple[str, str, Callable | None]], registry: FamilyRegistry | None = None) -> ScenarioPlan:
+    """One scenario's plan from its steps as (keyword, text, step function; None for a step that makes no call)."""
+    registry = registry or families()
     planned_steps: list[PlannedStep] = []
     teardown: dict[tuple[str, ...], list[PlannedCall]] = {}  # remover function -> its calls
     resources: list[PlannedResource] = []
-    for step in steps:
+    for keyword, text, func in steps:
         step_calls: list[PlannedCall] = []
-        for reached in _reached_by_step(step):
+        for reached in reachable_operations(func) if func is not None else []:
             call = _planned(reached, drill)
             if reached.teardown:
                 teardown.setdefault(reached.path[:-1], []).append(call)
             else:
                 step_calls.append(call)
-                if target and (created := families().resource_kind_created_by(reached.spec.name)):
+                if target and (created := registry.resource_kind_created_by(reached.spec.name)):
                     resources.append(_resource(drill, target, created, call))
-        planned_steps.append(PlannedStep(step.keyword, step.name, tuple(dict.fromkeys(step_calls))))
+        planned_steps.append(PlannedStep(keyword, text, tuple(dict.fromkeys(step_calls))))
     return ScenarioPlan(
-        feature=_display_path(feature_path),
+        feature=feature,
         scenario=scenario,
         target=target,
         steps=tuple(planned_steps),
@@ -177,15 +185,14 @@ def _plan_scenario(drill: Drill, feature_path: Path, scenario: str, target: str 
     )
 
 
-def _reached_by_step(step) -> list[ReachedOperation]:
+def _step_function_of(step, drill: Drill) -> Callable | None:
     if _EACH.fullmatch(step.name) or _NAMED.fullmatch(step.name):
-        return []  # picking a target makes no call; the AWS checks are the preflight
-    func = _step_function(step.type, step.name)
-    return reachable_operations(func)
+        return None  # picking a target makes no call; the AWS checks are the preflight
+    return _step_function(step.type, step.name, tuple(drill.steps))
 
 
-def _step_function(step_type: str, text: str) -> Callable:
-    for context in step_library():
+def _step_function(step_type: str, text: str, extra_modules: tuple[str, ...]) -> Callable:
+    for context in step_library(extra_modules):
         if context.type in (None, step_type) and context.parser.is_matching(text):
             return context.step_func
     raise UndeclaredCall(f"no step implementation for {step_type} {text!r}")
@@ -193,9 +200,8 @@ def _step_function(step_type: str, text: str) -> Callable:
 
 def _planned(reached: ReachedOperation, drill: Drill) -> PlannedCall:
     spec = reached.spec
-    api = spec.iam_actions[0].split(":", 1)[1]  # by convention an operation's first action is its own API
     region = drill.primary_region if reached.region == PRIMARY else drill.dr_region
-    return PlannedCall(spec.service, api, region, spec.mutating, spec.iam_actions, reached.conditions)
+    return PlannedCall(spec.service, spec.api, region, spec.mutating, spec.iam_actions, reached.conditions)
 
 
 def _resource(drill: Drill, target: str, created: ResourceKind, call: PlannedCall) -> PlannedResource:
@@ -206,11 +212,11 @@ def _resource(drill: Drill, target: str, created: ResourceKind, call: PlannedCal
 def _preflight_calls(drill: Drill) -> tuple[PlannedCall, ...]:
     """What drtool.core.preflight calls: who am I, then one cheap read per target kind in both regions."""
     identity = preflight_module.caller_identity.operation
-    calls = [PlannedCall(identity.service, identity.iam_actions[0].split(":", 1)[1], drill.primary_region, False, identity.iam_actions)]
+    calls = [PlannedCall(identity.service, identity.api, drill.primary_region, False, identity.iam_actions)]
     for probe in preflight_module.region_probes(drill):  # what preflight itself runs, so the plan follows it
         api = _api_name(probe.service, probe.method)
         for region in (drill.primary_region, drill.dr_region):
-            calls.append(PlannedCall(probe.service, api, region, False, (f"{probe.service}:{api}",)))
+            calls.append(PlannedCall(probe.service, api, region, False, probe.iam or (f"{probe.service}:{api}",)))
     return tuple(calls)
 
 

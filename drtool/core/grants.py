@@ -20,10 +20,16 @@ Condition = dict[str, dict[str, Any]]
 
 @dataclass(frozen=True)
 class Scope:
-    """What resource ARNs are built from: the drill's regions and names, and the account."""
+    """What resource ARNs are built from: the drill's regions and names, the account, and where the action is used."""
 
     drill: Drill
     account: str
+    # The regions in which the drill's plan reaches the action being scoped (a teardown may be in the primary).
+    regions: tuple[str, ...] = ()
+
+    def arns(self, service: str, resource: str) -> tuple[str, ...]:
+        """`resource` in each region the action is used in."""
+        return tuple(self.arn(service, region, resource) for region in self.regions)
 
     def partition(self, region: str) -> str:
         if region.startswith("cn-"):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from drtool.core.errors import InfrastructureError
+from drtool.core.operations import OperationSpec
 from drtool.core.registry import families
 from drtool.core.tagging import (
     CANARY_PREFIX,
@@ -113,6 +114,21 @@ class Guard:
 
 def is_read(service: str, operation: str) -> bool:
     return operation.startswith(READ_PREFIXES) or operation in NON_MUTATING.get(service, ())
+
+
+def coverage_problem(spec: OperationSpec) -> str | None:
+    """Why the guard and an operation's declaration disagree about its API, or None when they agree.
+
+    A read must be free to pass; a mutating operation must have a rule, or every drill that reaches it is refused.
+    """
+    read = is_read(spec.service, spec.api)
+    if spec.mutating and read:
+        return f"{spec.name}: declared mutating, but the guard lets {spec.service}:{spec.api} pass unchecked as a read"
+    if not spec.mutating and not read:
+        return f"{spec.name}: declared a read, but the guard treats {spec.service}:{spec.api} as a change"
+    if spec.mutating and (spec.service, spec.api) not in RULES and families().guard_rule(spec.service, spec.api) is None:
+        return f"{spec.name}: no guard rule allows {spec.service}:{spec.api}, so the guard refuses it always"
+    return None
 
 
 def _identifier(value: str) -> str:

@@ -1,8 +1,11 @@
-"""A registry of drtool's AWS operations and the IAM actions each needs.
+"""A registry of drtool's AWS operations: the API each calls and the IAM actions each needs.
 
-Each operation declares, next to its code, whether it changes the world and
-which IAM actions it calls, so that `drtool plan` and `drtool permissions`
-can be derived from the code rather than kept by hand.
+Each operation declares, next to its code, the API it calls, whether it
+changes the world and every IAM action AWS checks for it, so that `drtool
+plan`, `drtool permissions` and the guard's coverage can be derived from the
+code rather than kept by hand. The API and the actions are named apart
+because they differ: ListObjectVersions needs s3:ListBucketVersions, and a
+restore also needs kms:CreateGrant.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ F = TypeVar("F", bound=Callable)
 @dataclass(frozen=True)
 class OperationSpec:
     name: str
-    service: str
-    iam_actions: tuple[str, ...]
+    service: str  # botocore's service name, as a client is made: "rds", "s3"
+    api: str  # the API operation the request names, as botocore's model spells it: "ListObjectVersions"
+    iam_actions: tuple[str, ...]  # every IAM action AWS checks for it: "s3:ListBucketVersions"
     mutating: bool
     summary: str
 
@@ -25,10 +29,16 @@ class OperationSpec:
 OPERATIONS: dict[str, OperationSpec] = {}
 
 
-def operation(service: str, *iam_actions: str, mutating: bool = False) -> Callable[[F], F]:
+def operation(service: str, api: str, *, iam: tuple[str, ...] | list[str], mutating: bool = False) -> Callable[[F], F]:
+    """`@operation("rds", "CopyDBSnapshot", iam=("rds:CopyDBSnapshot", "kms:CreateGrant"), mutating=True)`."""
+    if ":" in api or not api[:1].isupper():
+        raise ValueError(f"{api!r} is not an API name (like CopyDBSnapshot); IAM actions go in iam=(...)")
+    if isinstance(iam, str) or not iam or any(action.count(":") != 1 for action in iam):
+        raise ValueError(f"{service}:{api}: iam= is a non-empty tuple of IAM actions like 'rds:CopyDBSnapshot'")
+
     def register(func: F) -> F:
         summary = (func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else func.__name__
-        spec = OperationSpec(f"{func.__module__}.{func.__name__}", service, tuple(iam_actions), mutating, summary)
+        spec = OperationSpec(f"{func.__module__}.{func.__name__}", service, api, tuple(iam), mutating, summary)
         OPERATIONS[spec.name] = spec
         func.operation = spec  # type: ignore[attr-defined]
         return func
@@ -41,7 +51,9 @@ def operation(service: str, *iam_actions: str, mutating: bool = False) -> Callab
 # Drill logic and steps declare their calls with `@calls(...)`, so the plan and
 # the IAM policy of a drill follow the code. A call site names the region whose
 # client it uses (the primary's or the DR region's); a bare callee runs in its
-# caller's region. `tests/safety` checks the declarations against the code.
+# caller's region. Either side may be a teardown (an RDS copy is removed in the
+# DR region, an S3 canary in the primary). `tests/safety` checks the
+# declarations against the code.
 
 PRIMARY = "primary"
 DR = "dr"
@@ -55,8 +67,8 @@ class CallSite:
     teardown: bool = False  # registered for teardown, so it runs when the scenario ends
 
 
-def primary(callee: Callable | str, *, only_if: str | None = None) -> CallSite:
-    return CallSite(callee, PRIMARY, only_if)
+def primary(callee: Callable | str, *, only_if: str | None = None, teardown: bool = False) -> CallSite:
+    return CallSite(callee, PRIMARY, only_if, teardown)
 
 
 def dr(callee: Callable | str, *, only_if: str | None = None, teardown: bool = False) -> CallSite:

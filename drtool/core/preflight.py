@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 
-@operation("sts", "sts:GetCallerIdentity")
+@operation("sts", "GetCallerIdentity", iam=("sts:GetCallerIdentity",))
 def caller_identity(sts: Any) -> dict[str, str]:
     """Who the drill runs as."""
     identity = sts.get_caller_identity()

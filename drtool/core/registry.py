@@ -54,6 +54,8 @@ class PreflightProbe:
     service: str
     method: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    # The IAM actions it needs; empty: `<service>:<API>`, true of most reads but not all (s3 ListBuckets).
+    iam: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,10 @@ class TargetRun:
     def client(self, service: str, region: str) -> Any:
         return self.run.aws.client(service, region)
 
+    def as_role(self, role_arn: str, *, external_id: str | None = None, session_name: str | None = None) -> SessionFactory:
+        """Guarded, counted clients acting as another principal: `target.as_role(arn).client("kms", region)`."""
+        return self.run.aws.as_role(role_arn, external_id=external_id, session_name=session_name)
+
     def note(self, line: str, measurement: dict[str, Any] | None = None) -> None:
         """A line for the reports (verdicts, what was restored), kept in the journal."""
         self.notes.append(line)

@@ -55,13 +55,30 @@ class SessionFactory:
         self._botocore_session = botocore_session
         self._session: boto3.Session | None = None
         self._clients: dict[tuple[str, str], Any] = {}
+        self._roles: dict[tuple[str, str | None, str], SessionFactory] = {}
+        self._assumed_from: SessionFactory | None = None  # set on the factories `as_role` makes
         self._lock = threading.Lock()
 
     def add_client_hook(self, hook: ClientHook) -> None:
         with self._lock:
-            if self._clients:
-                raise RuntimeError("client hooks must be added before the first client is made")
+            if self._clients or self._roles:
+                raise RuntimeError("client hooks must be added before the first client or role is made")
             self.client_hooks.append(hook)
+
+    def as_role(self, role_arn: str, *, external_id: str | None = None, session_name: str | None = None) -> "SessionFactory":
+        """Clients for another principal (the DR application's role, a role that must be denied), one factory per role.
+
+        The role is assumed with this factory's own credentials, through its own (hooked) STS client, and its
+        clients pass through the same hooks: the guard still refuses what it refuses, and the call counts include them.
+        """
+        access = AwsAccess(role_arn=role_arn, external_id=external_id, session_name=session_name or self.access.session_name)
+        key = (access.role_arn, access.external_id, access.session_name)
+        with self._lock:
+            cached = self._roles.get(key)
+            if cached is None:
+                cached = self._roles[key] = SessionFactory(access, retries=self.retries, client_hooks=self.client_hooks)
+                cached._assumed_from = self
+            return cached
 
     @property
     def session(self) -> boto3.Session:
@@ -71,6 +88,9 @@ class SessionFactory:
             return self._session
 
     def _make_session(self) -> boto3.Session:
+        if self._assumed_from is not None:
+            source = self._assumed_from
+            return _assumed_role_session(source.session, self.access, sts=source.client("sts", _sts_region(source.session)))
         base = boto3.Session(profile_name=self.access.profile, botocore_session=self._botocore_session)
         if not self.access.role_arn:
             return base
@@ -103,9 +123,14 @@ class SessionFactory:
             return self._clients.setdefault(key, client)
 
 
-def _assumed_role_session(base: boto3.Session, access: AwsAccess) -> boto3.Session:
+def _sts_region(session: boto3.Session) -> str:
+    # STS answers in every region; without a configured one, use the global endpoint's.
+    return session.region_name or "us-east-1"
+
+
+def _assumed_role_session(base: boto3.Session, access: AwsAccess, sts: Any = None) -> boto3.Session:
     """A session whose credentials come from sts:AssumeRole and refresh before they expire."""
-    sts = base.client("sts")
+    sts = sts or base.client("sts")
 
     def fetch() -> dict[str, str]:
         params: dict[str, Any] = {"RoleArn": access.role_arn, "RoleSessionName": access.session_name}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Union
 
 import yaml
-from pydantic import Field, ValidationError, create_model, model_validator
+from pydantic import AfterValidator, Field, ValidationError, create_model, model_validator
 
 from drtool.core.model import (
     NAME_PATTERN,
@@ -26,9 +26,26 @@ from drtool.core.model import (
     Strict,
 )
 from drtool.core.registry import families
+from drtool.drill.step_library import module_steps
 
 # Any family's target model; `drill_model()` types `Drill.targets` with every registered one.
 Target = Strict
+
+MODULE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+
+
+def _step_module(name: str) -> str:
+    """A module the drill's features take steps from: it must import and define at least one pytest-bdd step."""
+    try:
+        steps = module_steps(name)
+    except Exception as exc:  # any import failure is the drill file's problem, reported at its line
+        raise ValueError(f"cannot import step module {name!r}: {type(exc).__name__}: {exc}") from None
+    if not steps:
+        raise ValueError(f"step module {name!r} defines no pytest-bdd steps")
+    return name
+
+
+StepModule = Annotated[str, Field(pattern=MODULE_PATTERN), AfterValidator(_step_module)]
 
 
 def target_kinds() -> tuple[str, ...]:
@@ -43,6 +60,10 @@ class Drill(Strict):
     dr_region: Region
     features: list[str] = Field(min_length=1, description="Feature files, relative to this drill file.")
     tags: str | None = Field(default=None, description="pytest marker expression selecting scenarios, e.g. 'rds and not slow'.")
+    steps: list[StepModule] = Field(
+        default_factory=list,
+        description="Python modules (importable, e.g. mycompany.dr_steps) with your own pytest-bdd steps for the features.",
+    )
     aws: AwsAccess = Field(default_factory=AwsAccess)
     budget: Duration | None = Field(default=None, description="Longest the whole drill may take; past it the run stops and tears down.")
     targets: dict[Annotated[str, Field(pattern=NAME_PATTERN)], Any] = Field(min_length=1)

@@ -5,19 +5,16 @@ Nothing here touches AWS. Every problem is reported at once, with file and line.
 
 from __future__ import annotations
 
-import importlib
 import re
-from functools import lru_cache
 from pathlib import Path
 
 from pytest_bdd import exceptions as bdd_exceptions
 from pytest_bdd.parser import Feature, FeatureParser, ScenarioTemplate
-from pytest_bdd.steps import StepFunctionContext, step_function_context_registry
 
 from drtool.core.model import DrillFileError, Problem
 from drtool.drill.bundled import features_dir
 from drtool.drill.file import Drill, LoadedDrill, load_drill, target_kinds
-from drtool.drill.step_library import step_modules
+from drtool.drill.step_library import step_library
 from drtool.drill.target_steps import EACH_TARGET_STEP, NAMED_TARGET_STEP
 
 _EACH = re.compile(EACH_TARGET_STEP)
@@ -30,13 +27,6 @@ def resolve_feature(drill_path: Path, name: str) -> Path | None:
     if not Path(name).is_absolute():
         candidates.append(features_dir() / Path(name).name)
     return next((path.resolve() for path in candidates if path.is_file()), None)
-
-
-@lru_cache(maxsize=1)
-def step_library() -> tuple[StepFunctionContext, ...]:
-    for module in step_modules():
-        importlib.import_module(module)
-    return tuple(step_function_context_registry.values())
 
 
 def check_drill_file(path: Path) -> LoadedDrill:
@@ -80,7 +70,7 @@ def _rendered_steps(template: ScenarioTemplate):
 
 def _check_feature(feature: Feature, feature_path: Path, drill: Drill) -> list[Problem]:
     problems: list[Problem] = []
-    library = step_library()
+    library = step_library(tuple(drill.steps))
     file = str(feature_path)
     seen: set[tuple[int, str]] = set()
     for template in feature.scenarios.values():

@@ -83,6 +83,10 @@ def pytest_configure(config: pytest.Config) -> None:
     except DrillFileError as exc:
         raise pytest.UsageError(f"invalid drill file:\n{exc}") from None
     journal_dir = Path(config.getoption("drill_journal_dir") or default_journal_dir())
+    # The drill file's own step modules: known only now, after option parsing, and still in time for collection.
+    for name in loaded.drill.steps:
+        if not config.pluginmanager.has_plugin(name):
+            config.pluginmanager.register(importlib.import_module(name), name)
     run = DrillRun.start(loaded, journal_dir, run_id=config.getoption("drill_run_id"))
     config.stash[RUN_KEY] = run
     for tag in _feature_tags(loaded.feature_paths):

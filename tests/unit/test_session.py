@@ -52,3 +52,13 @@ def test_the_drill_role_is_assumed(lab, monkeypatch):
     factory = SessionFactory(AwsAccess(role_arn=role, session_name="monthly-drill"))
     identity = factory.client("sts", "eu-west-1").get_caller_identity()
     assert identity["Arn"] == "arn:aws:sts::123456789012:assumed-role/drtool-drill/monthly-drill"
+
+
+def test_a_role_shares_the_hooks_so_none_can_be_added_after_it_is_made(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    factory = SessionFactory()
+    role = factory.as_role("arn:aws:iam::123456789012:role/dr-app", session_name="dr-app-check")
+    assert role.access.session_name == "dr-app-check" and role is not factory.as_role("arn:aws:iam::123456789012:role/dr-app")
+    with pytest.raises(RuntimeError):
+        factory.add_client_hook(lambda client, service, region: None)

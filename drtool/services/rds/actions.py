@@ -20,7 +20,9 @@ __all__ = [
 ]
 
 
-@operation("rds", "rds:CopyDBSnapshot", "rds:AddTagsToResource", "kms:CreateGrant", "kms:DescribeKey", mutating=True)
+@operation(
+    "rds", "CopyDBSnapshot", iam=("rds:CopyDBSnapshot", "rds:AddTagsToResource", "kms:CreateGrant", "kms:DescribeKey"), mutating=True
+)
 def copy_snapshot(
     rds: Any,
     *,
@@ -47,12 +49,15 @@ def copy_snapshot(
 
 @operation(
     "rds",
-    "rds:RestoreDBInstanceFromDBSnapshot",
-    "rds:AddTagsToResource",
-    "kms:CreateGrant",
-    "kms:DescribeKey",
-    "secretsmanager:CreateSecret",
-    "secretsmanager:TagResource",
+    "RestoreDBInstanceFromDBSnapshot",
+    iam=(
+        "rds:RestoreDBInstanceFromDBSnapshot",
+        "rds:AddTagsToResource",
+        "kms:CreateGrant",
+        "kms:DescribeKey",
+        "secretsmanager:CreateSecret",
+        "secretsmanager:TagResource",
+    ),
     mutating=True,
 )
 def restore_instance(
@@ -99,7 +104,7 @@ def _delete_unless_gone(call: Any, missing: type[Exception], **params: Any) -> b
     return True
 
 
-@operation("rds", "rds:DeleteDBInstance", mutating=True)
+@operation("rds", "DeleteDBInstance", iam=("rds:DeleteDBInstance",), mutating=True)
 def delete_instance(rds: Any, identifier: str) -> bool:
     """Delete a drill instance with no final snapshot; False if it was already gone."""
     return _delete_unless_gone(
@@ -108,13 +113,13 @@ def delete_instance(rds: Any, identifier: str) -> bool:
     )
 
 
-@operation("rds", "rds:DeleteDBSnapshot", mutating=True)
+@operation("rds", "DeleteDBSnapshot", iam=("rds:DeleteDBSnapshot",), mutating=True)
 def delete_snapshot(rds: Any, identifier: str) -> bool:
     """Delete a drill snapshot copy; False if it was already gone."""
     return _delete_unless_gone(rds.delete_db_snapshot, rds.exceptions.DBSnapshotNotFoundFault, DBSnapshotIdentifier=identifier)
 
 
-@operation("rds", "rds:DeleteDBCluster", mutating=True)
+@operation("rds", "DeleteDBCluster", iam=("rds:DeleteDBCluster",), mutating=True)
 def delete_cluster(rds: Any, identifier: str) -> bool:
     """Delete a drill DB cluster with no final snapshot; False if it was already gone."""
     return _delete_unless_gone(
@@ -123,7 +128,7 @@ def delete_cluster(rds: Any, identifier: str) -> bool:
     )
 
 
-@operation("rds", "rds:DeleteDBClusterSnapshot", mutating=True)
+@operation("rds", "DeleteDBClusterSnapshot", iam=("rds:DeleteDBClusterSnapshot",), mutating=True)
 def delete_cluster_snapshot(rds: Any, identifier: str) -> bool:
     """Delete a drill DB cluster snapshot; False if it was already gone."""
     return _delete_unless_gone(

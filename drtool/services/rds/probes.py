@@ -65,7 +65,7 @@ class Snapshot:
         )
 
 
-@operation("rds", "rds:DescribeDBInstances")
+@operation("rds", "DescribeDBInstances", iam=("rds:DescribeDBInstances",))
 def describe_instance(rds: Any, identifier: str) -> dict[str, Any] | None:
     """Describe one DB instance; None if it does not exist."""
     try:
@@ -74,7 +74,7 @@ def describe_instance(rds: Any, identifier: str) -> dict[str, Any] | None:
         return None
 
 
-@operation("rds", "rds:DescribeDBInstances")
+@operation("rds", "DescribeDBInstances", iam=("rds:DescribeDBInstances",))
 def describe_instances(rds: Any, identifiers: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Describe many DB instances in one call per 100 (RDS throttles per call, not per instance)."""
     wanted = list(dict.fromkeys(identifiers))
@@ -88,7 +88,7 @@ def describe_instances(rds: Any, identifiers: Iterable[str]) -> dict[str, dict[s
     return found
 
 
-@operation("rds", "rds:DescribeDBSnapshots")
+@operation("rds", "DescribeDBSnapshots", iam=("rds:DescribeDBSnapshots",))
 def list_instance_snapshots(rds: Any, instance: str, region: str) -> list[Snapshot]:
     """Every automated, manual and AWS Backup snapshot of `instance` in the client's region."""
     snapshots: dict[str, Snapshot] = {}
@@ -104,7 +104,7 @@ def list_instance_snapshots(rds: Any, instance: str, region: str) -> list[Snapsh
     return list(snapshots.values())
 
 
-@operation("rds", "rds:DescribeDBSnapshots")
+@operation("rds", "DescribeDBSnapshots", iam=("rds:DescribeDBSnapshots",))
 def describe_snapshot(rds: Any, identifier: str, region: str) -> Snapshot | None:
     """Describe one snapshot; None if it does not exist."""
     try:
@@ -114,7 +114,7 @@ def describe_snapshot(rds: Any, identifier: str, region: str) -> Snapshot | None
     return Snapshot.from_api(raw, region)
 
 
-@operation("rds", "rds:DescribeEvents")
+@operation("rds", "DescribeEvents", iam=("rds:DescribeEvents",))
 def instance_events(rds: Any, identifier: str, since: datetime) -> list[dict[str, Any]]:
     """RDS events recorded for a DB instance since `since`, oldest first."""
     events: list[dict[str, Any]] = []
@@ -124,7 +124,7 @@ def instance_events(rds: Any, identifier: str, since: datetime) -> list[dict[str
     return sorted(events, key=lambda event: event["Date"])
 
 
-@operation("ec2", "ec2:DescribeSecurityGroups")
+@operation("ec2", "DescribeSecurityGroups", iam=("ec2:DescribeSecurityGroups",))
 def resolve_security_groups(ec2: Any, names_or_ids: Iterable[str]) -> list[str]:
     """Security group ids for a mix of ids (sg-...) and names."""
     wanted = list(names_or_ids)
@@ -144,25 +144,25 @@ def _paginate_all(rds: Any, method: str, key: str, **params: Any) -> list[dict[s
     return [item for page in rds.get_paginator(method).paginate(**params) for item in page[key]]
 
 
-@operation("rds", "rds:DescribeDBInstances")
+@operation("rds", "DescribeDBInstances", iam=("rds:DescribeDBInstances",))
 def list_instances(rds: Any) -> list[dict[str, Any]]:
     """Every DB instance in the client's region, as described by the API (TagList included)."""
     return _paginate_all(rds, "describe_db_instances", "DBInstances")
 
 
-@operation("rds", "rds:DescribeDBSnapshots")
+@operation("rds", "DescribeDBSnapshots", iam=("rds:DescribeDBSnapshots",))
 def list_snapshots(rds: Any) -> list[dict[str, Any]]:
     """Every DB snapshot the account owns in the client's region, as described by the API."""
     return _paginate_all(rds, "describe_db_snapshots", "DBSnapshots")
 
 
-@operation("rds", "rds:DescribeDBClusters")
+@operation("rds", "DescribeDBClusters", iam=("rds:DescribeDBClusters",))
 def list_clusters(rds: Any) -> list[dict[str, Any]]:
     """Every DB cluster in the client's region, as described by the API."""
     return _paginate_all(rds, "describe_db_clusters", "DBClusters")
 
 
-@operation("rds", "rds:DescribeDBClusters")
+@operation("rds", "DescribeDBClusters", iam=("rds:DescribeDBClusters",))
 def describe_cluster(rds: Any, identifier: str) -> dict[str, Any] | None:
     """Describe one DB cluster; None if it does not exist."""
     try:
@@ -171,13 +171,13 @@ def describe_cluster(rds: Any, identifier: str) -> dict[str, Any] | None:
         return None
 
 
-@operation("rds", "rds:DescribeDBClusterSnapshots")
+@operation("rds", "DescribeDBClusterSnapshots", iam=("rds:DescribeDBClusterSnapshots",))
 def list_cluster_snapshots(rds: Any) -> list[dict[str, Any]]:
     """Every DB cluster snapshot the account owns in the client's region, as described by the API."""
     return _paginate_all(rds, "describe_db_cluster_snapshots", "DBClusterSnapshots")
 
 
-@operation("rds", "rds:DescribeDBClusterSnapshots")
+@operation("rds", "DescribeDBClusterSnapshots", iam=("rds:DescribeDBClusterSnapshots",))
 def describe_cluster_snapshot(rds: Any, identifier: str) -> dict[str, Any] | None:
     """Describe one DB cluster snapshot; None if it does not exist."""
     try:
@@ -186,7 +186,7 @@ def describe_cluster_snapshot(rds: Any, identifier: str) -> dict[str, Any] | Non
         return None
 
 
-@operation("rds", "rds:ListTagsForResource")
+@operation("rds", "ListTagsForResource", iam=("rds:ListTagsForResource",))
 def resource_tags(rds: Any, arn: str) -> list[dict[str, str]]:
     """The tags of an RDS resource, for describe output that carries no TagList."""
     return rds.list_tags_for_resource(ResourceName=arn)["TagList"]

@@ -45,13 +45,13 @@ class SsmParameterTarget(Strict):
     objectives: ToyObjectives
 
 
-@operation("ssm", "ssm:PutParameter", "ssm:AddTagsToResource", mutating=True)
+@operation("ssm", "PutParameter", iam=("ssm:PutParameter", "ssm:AddTagsToResource"), mutating=True)
 def put_parameter(ssm: Any, name: str, value: str, tags: list[dict[str, str]]) -> None:
     """Write a new drill parameter, tagged as it is created."""
     ssm.put_parameter(Name=name, Value=value, Type="String", Tags=tags)
 
 
-@operation("ssm", "ssm:GetParameter")
+@operation("ssm", "GetParameter", iam=("ssm:GetParameter",))
 def get_parameter(ssm: Any, name: str) -> str | None:
     """A parameter's value, or None while it cannot be read."""
     try:
@@ -60,7 +60,7 @@ def get_parameter(ssm: Any, name: str) -> str | None:
         return None
 
 
-@operation("ssm", "ssm:DeleteParameter", mutating=True)
+@operation("ssm", "DeleteParameter", iam=("ssm:DeleteParameter",), mutating=True)
 def delete_parameter(ssm: Any, name: str) -> bool:
     """Delete a drill parameter; False if it was already gone."""
     try:
@@ -70,7 +70,7 @@ def delete_parameter(ssm: Any, name: str) -> bool:
     return True
 
 
-@operation("ssm", "ssm:DescribeParameters", "ssm:ListTagsForResource")
+@operation("ssm", "DescribeParameters", iam=("ssm:DescribeParameters", "ssm:ListTagsForResource"))
 def drill_parameters(ssm: Any, region: str, now: datetime) -> list[Leftover]:
     """Every drill-named parameter in a region, with its tags."""
     found = []
@@ -124,6 +124,7 @@ FAMILY = Family(
         "ssm:PutParameter": _parameters_in_dr("WriteDrillParameters", REQUEST_TAGGED),
         "ssm:AddTagsToResource": _parameters_in_dr("WriteDrillParameters", REQUEST_TAGGED),
         "ssm:GetParameter": _parameters_in_dr("ReadDrillParameters"),
+        "ssm:ListTagsForResource": _parameters_in_dr("ReadDrillParameters"),  # cleanup's listing, and custom steps
         "ssm:DeleteParameter": _parameters_in_dr("DeleteDrillParameters", RESOURCE_TAGGED),
         "ssm:DescribeParameters": everywhere("ListParameters"),
     },
