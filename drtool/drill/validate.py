@@ -12,6 +12,7 @@ from pytest_bdd import exceptions as bdd_exceptions
 from pytest_bdd.parser import Feature, FeatureParser, ScenarioTemplate
 
 from drtool.core.model import DrillFileError, Problem
+from drtool.core.registry import families
 from drtool.drill.bundled import features_dir
 from drtool.drill.file import Drill, LoadedDrill, load_drill, target_kinds
 from drtool.drill.step_library import step_library
@@ -21,11 +22,24 @@ _EACH = re.compile(EACH_TARGET_STEP)
 _NAMED = re.compile(NAMED_TARGET_STEP)
 
 
+def library_features() -> dict[str, Path]:
+    """The features the installed families ship, by file name (a family names them bare, from drtool's features, or by path)."""
+    found: dict[str, Path] = {}
+    for family in families():
+        for feature in family.features:
+            path = Path(feature) if Path(feature).is_absolute() else features_dir() / feature
+            found.setdefault(path.name, path)
+    return found
+
+
 def resolve_feature(drill_path: Path, name: str) -> Path | None:
-    """A feature path is relative to the drill file; a bare name may also come from drtool's own library."""
+    """A feature path is relative to the drill file; a bare file name may also be a family's own feature.
+
+    Only a bare name: `typo-dir/rds_restore.feature` is a typo, not a request for the library's copy.
+    """
     candidates = [drill_path.parent / name]
-    if not Path(name).is_absolute():
-        candidates.append(features_dir() / Path(name).name)
+    if Path(name).name == name and name in library_features():
+        candidates.append(library_features()[name])
     return next((path.resolve() for path in candidates if path.is_file()), None)
 
 
@@ -38,7 +52,7 @@ def check_drill_file(path: Path) -> LoadedDrill:
     for name in drill.features:
         feature_path = resolve_feature(loaded.path, name)
         if feature_path is None:
-            problems.append(Problem(str(path), _feature_line(path, name), f"feature file {name!r} not found next to the drill file or in drtool's features"))
+            problems.append(Problem(str(path), _feature_line(path, name), f"feature file {name!r} not found next to the drill file, nor a bare name of a family's feature ({', '.join(sorted(library_features()))})"))
             continue
         feature_paths.append(feature_path)
         try:
