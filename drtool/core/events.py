@@ -221,7 +221,7 @@ class TestOutcome(Event):
     phase: str  # setup, call or teardown
     status: str  # passed, failed, error or skipped
     message: str = ""
-    kind: str = ""  # why: objective-breached, drill-finding, aws-error, could-not-run, ...
+    kind: str = ""  # why: objective-breached, drill-failure, aws-error, could-not-run, ...
     traceback: str = ""  # for whoever debugs drtool; reports show the message
     details: str = ""  # schema 1 only: what the traceback was called then
 

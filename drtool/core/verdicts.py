@@ -32,11 +32,10 @@ class Outcome(str, Enum):
 
 # Why a verdict is what it is; JUnit uses it as the failure or error type.
 BREACH = "objective-breached"
-FINDING = "drill-finding"
+FINDING = "drill-failure"  # the DR set-up cannot recover, or a step failed: JUnit has always called it this
 AWS_ERROR = "aws-error"
 COULD_NOT_RUN = "could-not-run"
 DENIAL = "denial"
-DRILL_FAILURE = "drill-failure"
 
 
 @dataclass(frozen=True)
@@ -161,7 +160,7 @@ def verdict_for(exc: BaseException, remedies: Mapping[str, str] | None = None) -
         return Verdict.failed(aws_error_sentence(exc, remedies), kind=AWS_ERROR)
     if isinstance(exc, AssertionError):
         text = str(exc).strip()
-        return Verdict.failed(text.splitlines()[0] if text else "assertion failed", kind=DRILL_FAILURE)
+        return Verdict.failed(text.splitlines()[0] if text else "assertion failed", kind=FINDING)
     if not isinstance(exc, Exception):  # pytest's own outcomes (pytest.fail) say what they mean
-        return Verdict.failed(str(exc), kind=DRILL_FAILURE)
-    return Verdict.failed(describe_error(exc), kind=DRILL_FAILURE)
+        return Verdict.failed(str(exc), kind=FINDING)
+    return Verdict.failed(describe_error(exc), kind=FINDING)

@@ -25,7 +25,7 @@ from junitparser import (
 )
 
 from drtool.core.clock import format_duration
-from drtool.core.verdicts import COULD_NOT_RUN, DRILL_FAILURE
+from drtool.core.verdicts import COULD_NOT_RUN, FINDING
 from drtool.core.results import (
     ERROR,
     FAILED,
@@ -80,7 +80,7 @@ def render(result: RunResult) -> JUnitXml:
         case = TestCase(clean(testcase_name(result, test)), classname=clean(f"drtool.{result.drill}"), time=round(test.duration_s, 3))
         message = clean(test.message)
         if test.status == FAILED:
-            outcome = Failure(message, test.kind or DRILL_FAILURE)
+            outcome = Failure(message, test.kind or FINDING)
         elif test.status in (ERROR, INTERRUPTED):
             outcome = Error(message, "interrupted" if test.status == INTERRUPTED else test.kind or COULD_NOT_RUN)
         elif test.status == SKIPPED:

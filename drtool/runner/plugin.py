@@ -37,7 +37,7 @@ from drtool.core.preflight import preflight
 from drtool.core.registry import families
 from drtool.core.run import DrillRun, TargetRun
 from drtool.core.teardown import Teardown, TeardownError
-from drtool.core.verdicts import DRILL_FAILURE, Outcome, Verdict, VerdictReached, verdict_for
+from drtool.core.verdicts import FINDING, Outcome, Verdict, VerdictReached, verdict_for
 from drtool.drill.step_library import step_modules
 from drtool.drill.target_steps import EACH_TARGET_STEP, NAMED_TARGET_STEP
 from drtool.drill.validate import check_drill_file
@@ -277,7 +277,7 @@ def _verdict(report: pytest.TestReport, call: pytest.CallInfo, exc: BaseExceptio
     if report.skipped:
         return Verdict.skipped(str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else "skipped")
     if exc is None:
-        return Verdict.failed(str(report.longrepr), kind=DRILL_FAILURE)
+        return Verdict.failed(str(report.longrepr), kind=FINDING)
     verdict = verdict_for(exc, families().remedies)
     if call.when == "teardown":
         return Verdict.error(f"teardown: {verdict.sentence}")

@@ -30,7 +30,7 @@ def test_every_event_reads_back_as_the_event_written(tmp_path):
         ev.ResourceCreated(scope="t1", kind="rds-instance", identifier="drtool-c0ffee00-orders-db", region="eu-central-1",
                            details={"status": "creating"}),
         ev.Note(test="t1", target="orders-db", line="orders-db: restored in 12m04s (RTO 30m): met"),
-        ev.TestOutcome(test="t1", phase="call", status="failed", kind="drill-finding", message="DR key disabled"),
+        ev.TestOutcome(test="t1", phase="call", status="failed", kind="drill-failure", message="DR key disabled"),
     ]
     for event in written:
         journal.emit(event)
