@@ -109,3 +109,21 @@ def test_a_custom_step_without_declared_calls_cannot_be_planned(tmp_path, monkey
     assert result.exit_code == 2
     assert "tagged_for_the_run: neither an @operation nor declared with @calls" in result.output
     assert no_aws_calls == []
+
+
+def test_a_skip_verdict_is_reported_as_skipped_with_its_reason(lab, tmp_path):
+    drill = yaml.safe_load(CUSTOM_DRILL.read_text())
+    drill["features"] = [str(CUSTOM_DRILL.parent / "versions.feature")]
+    path = tmp_path / "drill.yaml"
+    path.write_text(yaml.safe_dump(drill, sort_keys=False))
+
+    outcome = finish_drill(start_drill(lab, tmp_path, drill=path, env=TOY_FAMILIES_ENV), tmp_path)
+
+    assert outcome.exit_code == 0, outcome.output
+    [case] = [case for suite in outcome.junit for case in suite]
+    [skipped] = case.result
+    assert skipped._tag == "skipped" and skipped.message.endswith("was written once by this drill; it has no earlier versions")
+    [recorded] = [r for r in outcome.journal if r["event"] == "test-outcome"]
+    assert (recorded["status"], recorded["traceback"]) == ("skipped", "")
+    assert "0 met, 0 failed, 0 errors, 1 skipped" in outcome.output
+    assert drill_resources(lab) == [], "a skipped scenario still tears down what it created"
