@@ -57,13 +57,13 @@ def serve(sizes: list[int]) -> None:
 
 def audit(endpoint: str, n: int, checksum_sample: int) -> None:
     """drtool's audit of one pair, in this process: its own figures as JSON."""
-    import boto3
-
     from drtool.core.clock import SystemClock
+    from drtool.core.session import SessionFactory
     from drtool.families.s3_replication.audit import Sample, audit_replication
 
-    source = boto3.client("s3", region_name=PRIMARY, endpoint_url=endpoint)
-    replica = boto3.client("s3", region_name=DR, endpoint_url=endpoint)
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    clients = SessionFactory()  # as a drill makes its clients
+    source, replica = clients.client("s3", PRIMARY), clients.client("s3", DR)
     tracemalloc.start()
     started = time.perf_counter()
     report = audit_replication(source, replica, f"bench-{n}-src", f"bench-{n}-rep", sample=Sample(keys=checksum_sample), now=SystemClock().now())

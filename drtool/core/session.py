@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import os
 import threading
+from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 
 import boto3
 import botocore.config
+import botocore.parsers
 from botocore.credentials import RefreshableCredentials
 from botocore.session import Session as BotocoreSession
 
@@ -85,6 +87,8 @@ class SessionFactory:
         with self._lock:
             if self._session is None:
                 self._session = self._make_session()
+                self._session._session.get_component("response_parser_factory").set_parser_defaults(
+                    timestamp_parser=parse_timestamp)
             return self._session
 
     def _make_session(self) -> boto3.Session:
@@ -126,6 +130,18 @@ class SessionFactory:
 def _sts_region(session: boto3.Session) -> str:
     # STS answers in every region; without a configured one, use the global endpoint's.
     return session.region_name or "us-east-1"
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """AWS's ISO 8601 timestamps, read without dateutil, which costs a third of a large S3 listing's time."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)  # Python 3.11 reads the trailing Z as well
+        except ValueError:
+            pass
+        else:
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return botocore.parsers.DEFAULT_TIMESTAMP_PARSER(value)
 
 
 def _assumed_role_session(base: boto3.Session, access: AwsAccess, sts: Any = None) -> boto3.Session:

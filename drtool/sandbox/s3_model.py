@@ -21,6 +21,7 @@ from moto.s3.models import FakeBucket, FakeKey, S3Backend, s3_backends
 from drtool.sandbox.faults import Fault
 from drtool.sandbox.model import QueuedModel
 from drtool.sandbox.patches import Patch, wrap_method, wrap_property
+from drtool.sandbox.s3_listing import ListingIndex
 
 REPLICATION_PAUSED = "replication-paused"
 
@@ -167,6 +168,7 @@ class ReplicationModel(QueuedModel):
         return (
             wrap_method(S3Backend, "put_object", self._put_object),
             wrap_property(FakeKey, "response_dict", _object_headers),
+            *ListingIndex().patches(),
         )
 
     def write_application_exports(self, buckets: Iterable[str]) -> None:

@@ -62,3 +62,13 @@ def test_a_role_shares_the_hooks_so_none_can_be_added_after_it_is_made(monkeypat
     assert role.access.session_name == "dr-app-check" and role is not factory.as_role("arn:aws:iam::123456789012:role/dr-app")
     with pytest.raises(RuntimeError):
         factory.add_client_hook(lambda client, service, region: None)
+
+
+def test_timestamps_read_without_dateutil_equal_botocores():
+    import botocore.parsers
+
+    from drtool.core.session import parse_timestamp
+
+    for text in ("2026-11-28T02:50:05.000Z", "2026-11-28T02:50:05Z", "2026-11-28T02:50:05+01:00", "Sat, 28 Nov 2026 02:50:05 GMT", "1764298205"):
+        assert parse_timestamp(text) == botocore.parsers.DEFAULT_TIMESTAMP_PARSER(text), text
+        assert parse_timestamp(text).tzinfo is not None
