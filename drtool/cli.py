@@ -248,7 +248,10 @@ def cleanup(
     clients.add_client_hook(Guard(run_id=new_run_id(), dr_region=regions[-1], regions=regions, lookup=clients.client).attach)
     clock = clock_from_environment()
     console = _console()
-    found = _cleanup_call(lambda: find_leftovers(clients, regions, now=clock.now(), older_than=min_age, run_id=run_id))
+    # A drill file's targets name where else to look: S3 canaries live in the targets' own buckets.
+    targets = list(loaded.drill.targets.values()) if loaded else []
+    found = _cleanup_call(lambda: find_leftovers(clients, regions, now=clock.now(), older_than=min_age, run_id=run_id,
+                                                 targets=targets))
     ours = [leftover for leftover in found if leftover.tagged]
     print_leftovers(console, ours, "Drill leftovers")
     print_leftovers(console, [leftover for leftover in found if not leftover.tagged], "Drill-named but untagged: not touched")

@@ -20,6 +20,7 @@ from drtool.commands.cleanup import CLEANUP_KINDS
 from drtool.core.journal import read_journal
 from drtool.core.registry import FAMILIES_ENV, FamilyRegistry, families
 from drtool.core.tagging import NAME_PREFIX, tags_to_dict
+from drtool.drill.validate import check_drill_file
 from drtool.sandbox.lab import Lab
 from drtool.sandbox.requests import ProductionNames, touches
 from drtool.sandbox.seed import DR_REGION, PRIMARY_REGION
@@ -59,8 +60,14 @@ def families_under_test() -> FamilyRegistry:
 
 def drill_resources(lab: Lab) -> list[str]:
     """Every resource in the lab that a drill made, of every family's kinds (by name prefix or tag), in both regions."""
-    kinds = [*families_under_test().resource_kinds, *CLEANUP_KINDS]
+    registry = families_under_test()
+    kinds = [*registry.resource_kinds, *CLEANUP_KINDS]
     found = []
+    # What the families find through the sandbox drill's targets: S3 canaries in its buckets.
+    targets = check_drill_file(SANDBOX_DRILL).drill.targets.values()
+    for kind, target in registry.target_finders(targets):
+        for left in kind.find_for_target(lambda service, region: client(lab, service, region), target, PRIMARY_REGION, lab.clock.now()):
+            found.append(f"{left.region} {left.kind} {left.label} ({left.status})")
     for region in (PRIMARY_REGION, DR_REGION):
         for kind in (kind for kind in kinds if kind.find is not None):
             for left in kind.find(client(lab, kind.service, region), region, lab.clock.now()):

@@ -34,7 +34,6 @@ from drtool.core.operations import operation
 from drtool.core.registry import ResourceKind, families
 from drtool.core.session import ClientFactory
 from drtool.core.tagging import (
-    CANARY_PREFIX,
     GRANT_NAME_PREFIX,
     NAME_PREFIX,
     run_id_from_name,
@@ -48,8 +47,6 @@ from drtool.services.rds import actions, probes
 from drtool.services.rds.leftovers import CLUSTER_SNAPSHOTS, CLUSTERS, rds_leftovers
 
 KMS_GRANT = "kms-grant"
-S3_OBJECT_VERSION = "s3-object-version"
-S3_DELETE_MARKER = "s3-delete-marker"
 
 # Deletions within a phase run side by side; each polls once per REMOVAL_POLL_INTERVAL, far under RDS's 12 req/s.
 PARALLEL_REMOVALS = 8
@@ -87,9 +84,10 @@ def find_leftovers(
     now: datetime,
     older_than: timedelta | None = None,
     run_id: str | None = None,
-    buckets: Sequence[str] = (),
+    targets: Iterable[Any] = (),
 ) -> list[Leftover]:
-    """Every drill-named resource of every kind in `regions`, and canary objects in `buckets`.
+    """Every drill-named resource of every kind in `regions`, and what the families find through a drill's `targets`
+    (S3 canaries in the targets' own buckets, wherever they are).
 
     Untagged drill-named resources are included with `tagged=False` so callers can report them.
     """
@@ -98,8 +96,8 @@ def find_leftovers(
         for kind in resource_kinds():
             if kind.find is not None:
                 found += kind.find(clients.client(kind.service, region), region, now)
-    if buckets:
-        found += _canary_leftovers(clients, regions[0], buckets, now)
+    for kind, target in families().target_finders(targets):
+        found += kind.find_for_target(clients.client, target, regions[0], now)
     return [leftover for leftover in found if _selected(leftover, older_than, run_id)]
 
 
@@ -143,39 +141,7 @@ def _grant_name_has_run_id(name: str) -> bool:
     return run_id is not None and bool(name[len(NAME_PREFIX) + len(run_id) + 1 :])
 
 
-def _canary_leftovers(clients: ClientFactory, any_region: str, buckets: Iterable[str], now: datetime) -> list[Leftover]:
-    found = []
-    for bucket in dict.fromkeys(buckets):
-        region = _bucket_region(clients.client("s3", any_region), bucket)
-        for version, kind in _canary_versions(clients.client("s3", region), bucket):
-            key = version["Key"]
-            created_at = version.get("LastModified")
-            found.append(
-                Leftover(
-                    kind=kind,
-                    identifier=key,
-                    region=region,
-                    arn=f"arn:aws:s3:::{bucket}/{key}",
-                    run_id=_canary_run_id(key),
-                    created_at=created_at,
-                    age=age(created_at, now),
-                    status="latest" if version.get("IsLatest") else "noncurrent",
-                    tagged=True,  # the canary prefix in a drill's own bucket is the mark; delete markers cannot be tagged
-                    parent=bucket,
-                    handle=version.get("VersionId") or "null",
-                    display=f"s3://{bucket}/{key} version {version.get('VersionId') or 'null'}",
-                )
-            )
-    return found
-
-
-def _canary_run_id(key: str) -> str | None:
-    # S3 drills write canaries as `drtool-canary/<run id>/<name>`.
-    run_id = key[len(CANARY_PREFIX):].split("/", 1)[0]
-    return run_id or None
-
-
-# --- KMS and S3 operations cleanup needs (no KMS actions or S3 modules exist yet) -------------------
+# --- KMS operations cleanup needs (no KMS actions module exists yet) ---------------------------------
 
 
 @operation("kms", "ListKeys", iam=("kms:ListKeys", "kms:DescribeKey"))
@@ -203,29 +169,6 @@ def _revoke_grant(kms: Any, key_id: str, grant_id: str) -> bool:
         kms.revoke_grant(KeyId=key_id, GrantId=grant_id)
     except kms.exceptions.NotFoundException:
         return False
-    return True
-
-
-@operation("s3", "GetBucketLocation", iam=("s3:GetBucketLocation",))
-def _bucket_region(s3: Any, bucket: str) -> str:
-    """The region a bucket lives in (us-east-1 reports no location)."""
-    return s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
-
-
-@operation("s3", "ListObjectVersions", iam=("s3:ListBucketVersions",))
-def _canary_versions(s3: Any, bucket: str) -> list[tuple[dict[str, Any], str]]:
-    """Every version and delete marker under the canary prefix, with its kind."""
-    found = []
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=CANARY_PREFIX):
-        found += [(version, S3_OBJECT_VERSION) for version in page.get("Versions", [])]
-        found += [(marker, S3_DELETE_MARKER) for marker in page.get("DeleteMarkers", [])]
-    return found
-
-
-@operation("s3", "DeleteObject", iam=("s3:DeleteObjectVersion",), mutating=True)
-def _delete_object_version(s3: Any, bucket: str, key: str, version_id: str) -> bool:
-    """Delete one object version or delete marker for good (deleting a missing version succeeds)."""
-    s3.delete_object(Bucket=bucket, Key=key, VersionId=version_id)
     return True
 
 
@@ -286,7 +229,7 @@ def _remove_cluster_snapshot(rds: Any, identifier: str, clock: Clock) -> bool:
     )
 
 
-# Kinds no drill family creates yet: Aurora clusters, KMS grants and S3 canaries; they move to their families.
+# Kinds no drill family creates yet: Aurora clusters and KMS grants; they move to their families.
 CLEANUP_KINDS = (
     ResourceKind("rds-cluster", "rds", phase=RemovalPhase.CLUSTERS, find=partial(rds_leftovers, CLUSTERS),
                  remove=lambda rds, leftover, clock: _remove_cluster(rds, leftover.identifier, clock)),
@@ -294,10 +237,6 @@ CLEANUP_KINDS = (
                  remove=lambda rds, leftover, clock: _remove_cluster_snapshot(rds, leftover.identifier, clock)),
     ResourceKind(KMS_GRANT, "kms", phase=RemovalPhase.GRANTS, find=lambda kms, region, now: _grant_leftovers(kms, region, now),
                  remove=lambda kms, leftover, clock: _revoke_grant(kms, leftover.parent, leftover.handle)),
-    ResourceKind(S3_OBJECT_VERSION, "s3", phase=RemovalPhase.OBJECTS, find=None,
-                 remove=lambda s3, leftover, clock: _delete_object_version(s3, leftover.parent, leftover.identifier, leftover.handle)),
-    ResourceKind(S3_DELETE_MARKER, "s3", phase=RemovalPhase.OBJECTS, find=None,
-                 remove=lambda s3, leftover, clock: _delete_object_version(s3, leftover.parent, leftover.identifier, leftover.handle)),
 )
 
 

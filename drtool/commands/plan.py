@@ -205,7 +205,10 @@ def _planned(reached: ReachedOperation, drill: Drill) -> PlannedCall:
 
 
 def _resource(drill: Drill, target: str, created: ResourceKind, call: PlannedCall) -> PlannedResource:
-    name = resource_name(RUN_ID_PLACEHOLDER, target, created.name_suffix)
+    if created.planned_name is not None:
+        name = created.planned_name(RUN_ID_PLACEHOLDER, target)
+    else:
+        name = resource_name(RUN_ID_PLACEHOLDER, target, created.name_suffix)
     return PlannedResource(created.name, name, call.region, call.only_if, created.cost(drill.targets[target]))
 
 

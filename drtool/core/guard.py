@@ -4,7 +4,7 @@ Reads are never restricted. A call that changes the world is allowed only on:
 - resources this run creates: drill-named (`drtool-<run id>-...`), tagged, new,
   and in the DR region;
 - drill-named resources in the guarded regions, for teardown and cleanup;
-- S3 object keys under the canary prefix.
+- whatever a family's own guard rules allow (S3 canary keys under the canary prefix).
 Everything else (a change to production, a key, a policy, a bucket setting)
 is refused with `GuardRefused` before botocore builds the request.
 
@@ -21,7 +21,6 @@ from drtool.core.errors import InfrastructureError
 from drtool.core.operations import OperationSpec
 from drtool.core.registry import families
 from drtool.core.tagging import (
-    CANARY_PREFIX,
     CREATED_BY_KEY,
     CREATED_BY_VALUE,
     GRANT_NAME_PREFIX,
@@ -195,19 +194,6 @@ RDS_CLUSTER_SNAPSHOT_EXISTS = exists_by_describe(
     "rds", "describe_db_cluster_snapshots", "DBClusterSnapshotIdentifier", "DBClusterSnapshots")
 
 
-def _canary_keys(call: CallContext) -> list[str]:
-    if call.operation == "DeleteObjects":
-        return [obj.get("Key", "") for obj in call.params.get("Delete", {}).get("Objects", [])]
-    return [call.params.get("Key", "")]
-
-
-def _s3_canary_only(guard: Guard, call: CallContext) -> str | None:
-    outside = [key for key in _canary_keys(call) if not key.startswith(CANARY_PREFIX)]
-    if outside:
-        return f"S3 writes are allowed only under {CANARY_PREFIX}; refused for {', '.join(map(repr, outside))}"
-    return None
-
-
 def _kms_grant_of_this_run(guard: Guard, call: CallContext) -> str | None:
     name = call.params.get("Name", "")
     if not name.startswith(f"{GRANT_NAME_PREFIX}{guard.run_id}-"):
@@ -228,8 +214,8 @@ def _kms_drill_grant(guard: Guard, call: CallContext) -> str | None:
     return f"grant {grant_id} does not exist on {key}"
 
 
-# Rules for calls no registered family declares yet: those that cleanup makes (clusters, grants, canaries) and those
-# the families to come will (point-in-time restore, Aurora, S3 canaries). Each family adds its own (`Family.guard_rules`).
+# Rules for calls no registered family declares yet: those that cleanup makes (clusters, grants) and those the
+# families to come will (point-in-time restore, Aurora). Each family adds its own (`Family.guard_rules`).
 RULES: dict[tuple[str, str], Rule] = {
     ("rds", "RestoreDBInstanceToPointInTime"): create_in_dr("TargetDBInstanceIdentifier", RDS_INSTANCE_EXISTS),
     ("rds", "RestoreDBClusterFromSnapshot"): create_in_dr("DBClusterIdentifier", RDS_CLUSTER_EXISTS),
@@ -238,14 +224,6 @@ RULES: dict[tuple[str, str], Rule] = {
     ("rds", "CreateDBInstance"): create_in_dr("DBInstanceIdentifier", RDS_INSTANCE_EXISTS),
     ("rds", "DeleteDBCluster"): delete_drill_resource("DBClusterIdentifier"),
     ("rds", "DeleteDBClusterSnapshot"): delete_drill_resource("DBClusterSnapshotIdentifier"),
-    ("s3", "PutObject"): _s3_canary_only,
-    ("s3", "DeleteObject"): _s3_canary_only,
-    ("s3", "DeleteObjects"): _s3_canary_only,
-    ("s3", "CopyObject"): _s3_canary_only,
-    ("s3", "CreateMultipartUpload"): _s3_canary_only,
-    ("s3", "UploadPart"): _s3_canary_only,
-    ("s3", "CompleteMultipartUpload"): _s3_canary_only,
-    ("s3", "AbortMultipartUpload"): _s3_canary_only,
     ("kms", "CreateGrant"): _kms_grant_of_this_run,
     ("kms", "RetireGrant"): _kms_drill_grant,
     ("kms", "RevokeGrant"): _kms_drill_grant,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from importlib.metadata import entry_points
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from drtool.core.clock import Clock
 from drtool.core.grants import GrantRule
@@ -31,6 +31,9 @@ def not_estimated(target: Any) -> str:
 GuardRule = Callable[[Any, Any], "str | None"]  # (guard, call) -> None to allow, or why it is refused
 Finder = Callable[[Any, str, datetime], list[Leftover]]  # (client, region, now) -> drill-named resources found
 Remover = Callable[[Any, Leftover, Clock], bool]  # (client, leftover, clock) -> False if it was already gone
+# (client lookup (service, region) -> client, a target of the family's kind, a region to ask first, now) -> leftovers:
+# for resources found through what a drill file names (an S3 canary lives in the target's own buckets), not by region.
+TargetFinder = Callable[[Callable[[str, str], Any], Any, str, datetime], list[Leftover]]
 
 
 @dataclass(frozen=True)
@@ -39,12 +42,15 @@ class ResourceKind:
 
     name: str  # as the journal, the plan and cleanup name it, e.g. "rds-instance"
     service: str  # the client `find` and `remove` take
-    find: Finder | None  # None: found some other way (canary objects, per bucket)
+    find: Finder | None  # None: found only through the drill's targets (find_for_target)
     remove: Remover
     phase: RemovalPhase
     created_by: str = ""  # the name of the operation that creates it (drtool.core.operations), if a drill step does
     name_suffix: str = ""  # its name is resource_name(run id, target, name_suffix)
     cost: Callable[[Any], str] = not_estimated  # a rough running cost, given the target
+    find_for_target: TargetFinder | None = None  # how cleanup finds it given a drill file's target of the family's kind
+    # How a plan names it, given the run id placeholder and the target's name; default resource_name(..., name_suffix).
+    planned_name: Callable[[str, str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,12 @@ class FamilyRegistry:
     @property
     def resource_kinds(self) -> tuple[ResourceKind, ...]:
         return tuple(kind for family in self for kind in family.creates)
+
+    def target_finders(self, targets: Iterable[Any]) -> list[tuple[ResourceKind, Any]]:
+        """(kind, target) for each kind found through a target, and each target of its family's kind."""
+        targets = list(targets)
+        return [(kind, target) for family in self for kind in family.creates if kind.find_for_target is not None
+                for target in targets if getattr(target, "kind", None) == family.kind]
 
     def resource_kind_created_by(self, operation: str) -> ResourceKind | None:
         return next((kind for kind in self.resource_kinds if kind.created_by == operation), None)

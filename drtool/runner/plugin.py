@@ -144,6 +144,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("drill_target", names, ids=names)
 
 
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A scenario for a kind of target the drill file has none of does not apply to it: leave it out, not skipped."""
+    if _run(config) is None:
+        return
+    empty = [item for item in items
+             if "drill_target" in getattr(getattr(item, "callspec", None), "params", {})
+             and not isinstance(item.callspec.params["drill_target"], str)]
+    if empty:
+        config.hook.pytest_deselected(items=empty)
+        items[:] = [item for item in items if item not in empty]
+
+
 def _use_fixture(metafunc: pytest.Metafunc, name: str) -> None:
     # pytest-bdd resolves step fixtures at run time; a fixture needed at setup must be named up front.
     if name not in metafunc.fixturenames:

@@ -1,7 +1,7 @@
 """A pytest plugin, loaded into a drill run by tests through PYTEST_PLUGINS, that breaks a drill at a chosen step.
 
-DRTOOL_TEST_INJECT="<kind>@<step index>": just before the step with that index
-runs, raise an exception, raise KeyboardInterrupt, send this process SIGTERM,
+DRTOOL_TEST_INJECT="<kind>@<step index>@<scenario>": just before the step with that index in that
+scenario runs, raise an exception, raise KeyboardInterrupt, send this process SIGTERM,
 or (kind "gate") wait until the file named by DRTOOL_TEST_GATE exists, so the
 test can change the lab at exactly that moment (a throttling storm) and then let
 the step go.
@@ -24,8 +24,8 @@ class InjectedFailure(RuntimeError):
 
 
 def pytest_bdd_before_step_call(request, feature, scenario, step, step_func, step_func_args):
-    kind, _, index = os.environ.get(INJECT_ENV, "").partition("@")
-    if not kind or scenario.steps.index(step) != int(index):
+    kind, index, name = (os.environ.get(INJECT_ENV, "").split("@", 2) + ["", ""])[:3]
+    if not kind or scenario.steps.index(step) != int(index) or scenario.name != name:
         return
     if kind == "exception":
         raise InjectedFailure(f"injected failure before step {index}: {step.name}")

@@ -121,7 +121,7 @@ def test_feature_step_without_implementation(tmp_path):
 def test_missing_feature_file(tmp_path):
     found = problems(drill(tmp_path, **{str(REPO / "features" / "rds_restore.feature"): "nowhere.feature"}))
     assert found == [f"{tmp_path / 'drill.yaml'}:5: feature file 'nowhere.feature' not found next to the drill file, "
-                     "nor a bare name of a family's feature (rds_restore.feature)"]
+                     "nor a bare name of a family's feature (rds_restore.feature, s3_replication.feature)"]
 
 
 def test_a_bare_name_finds_a_familys_feature_but_a_path_is_never_replaced_by_it(tmp_path):
@@ -129,7 +129,7 @@ def test_a_bare_name_finds_a_familys_feature_but_a_path_is_never_replaced_by_it(
     assert check_drill_file(bare).feature_paths == ((REPO / "features" / "rds_restore.feature").resolve(),)
     typo = drill(tmp_path, **{str(REPO / "features" / "rds_restore.feature"): "typo-dir/rds_restore.feature"})
     assert problems(typo) == [f"{tmp_path / 'drill.yaml'}:5: feature file 'typo-dir/rds_restore.feature' not found next to the "
-                              "drill file, nor a bare name of a family's feature (rds_restore.feature)"]
+                              "drill file, nor a bare name of a family's feature (rds_restore.feature, s3_replication.feature)"]
 
 
 @pytest.mark.parametrize("command", [["validate"], ["run"]])
