@@ -78,7 +78,7 @@ def test_a_healthy_bucket_pair_passes_canary_and_metrics_and_leaves_no_canary(la
     deleted = {r["identifier"] for r in outcome.journal if r["event"] == "resource-deleted" and r["kind"] == "s3-canary"}
     assert deleted == {r["key"] for r in replicated}
     assert canaries(lab) == []
-    assert found[SCENARIOS["audit"]][0] == "skipped"  # until the audit lands from the lead's branch
+    assert found[SCENARIOS["audit"]][0] == "passed", found[SCENARIOS["audit"]]
     status, message = found[SCENARIOS["configuration"]]
     if sandbox_drops_sse_kms_selection(lab):
         assert status == "failed" and "1 deviation(s)" in message and "SseKmsEncryptedObjects" in message, message
@@ -177,7 +177,6 @@ def test_the_audit_verdict_names_each_class_with_examples_and_judges_the_real_rp
     assert [m.name for m in broken.measurements] == ["unreplicated age"]
 
 
-@pytest.mark.skip(reason="audit lands from the lead's branch")
 def test_the_audit_scenario_passes_on_the_healthy_lab_and_says_what_it_covered(lab: Lab, tmp_path: Path) -> None:
     with production_untouched(lab):
         outcome = run_drill(lab, tmp_path, drill=s3_drill(tmp_path, tags="audit"))

@@ -100,17 +100,6 @@ def family_steps(family: Family) -> list[Step]:
     return steps
 
 
-def waiting_for(family_kind: str, index: int) -> str | None:
-    """Why a cell cannot be run yet: the S3 audit's judging step is only reached once the audit itself is merged."""
-    import importlib.util
-
-    step = family_steps(families_under_test().get(family_kind))[index]
-    if family_kind == "s3-replication" and "audit" in step.tags and step.index > 1 \
-            and importlib.util.find_spec("drtool.families.s3_replication.audit") is None:
-        return "audit lands from the lead's branch"
-    return None
-
-
 def cells(kinds: tuple[str, ...]) -> list[tuple[str, str, int]]:
     """(family kind, fault kind, step index) for every family under test."""
     found = []

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.safety.matrix import cells, run_cell, waiting_for
+from tests.safety.matrix import cells, run_cell
 
 
 @pytest.mark.parametrize("family,kind,index", cells(("keyboard-interrupt", "sigterm")))
 def test_cell(lab, tmp_path, family, kind, index):
-    if reason := waiting_for(family, index):
-        pytest.skip(reason)
     outcome, orphans = run_cell(lab, tmp_path, family, kind, index)
     assert orphans == []
     assert outcome.exit_code == 130, outcome.output

@@ -9,17 +9,11 @@ from drtool.core.run import TargetRun
 from drtool.core.verdicts import Verdict, judge
 from drtool.families.s3_replication import canary as canary_logic
 from drtool.families.s3_replication import config, metrics
+from drtool.families.s3_replication.audit import Sample, audit_replication
 from drtool.families.s3_replication.canary import Canary
 from drtool.families.s3_replication.completeness import audit_verdict
 from drtool.families.s3_replication.context import S3DrillContext
 from drtool.families.s3_replication.metrics import WindowMetrics
-
-try:  # The completeness audit comes from its own branch (issue 8); until it is merged, its scenario reports SKIP.
-    from drtool.families.s3_replication.audit import Sample, audit_replication
-except ModuleNotFoundError as missing:
-    if missing.name != "drtool.families.s3_replication.audit":
-        raise
-    Sample = audit_replication = None  # type: ignore[assignment,misc]
 
 
 def _context(target: TargetRun) -> S3DrillContext:
@@ -107,15 +101,9 @@ def metrics_met(target: TargetRun, window_metrics: WindowMetrics) -> None:
 # --- completeness audit ---------------------------------------------------------------------------
 
 
-def _audit_calls():
-    return calls(audit_replication) if audit_replication is not None else calls()
-
-
 @when("the replica is audited against the source", target_fixture="audit_report")
-@_audit_calls()
+@calls(audit_replication)
 def audit(target: TargetRun):
-    if audit_replication is None:
-        Verdict.skipped(f"{target.name}: the completeness audit is not part of this drtool build").enforce()
     t, run = target.target, target.run
     sample = None
     if t.audit.sample_percent is not None or t.audit.sample_keys is not None:
