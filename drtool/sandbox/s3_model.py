@@ -38,6 +38,7 @@ from typing import Any, Callable, ClassVar, Iterable
 
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.responses import ActionResult
 from moto.kms.models import Key
 from moto.s3.models import FakeBucket, FakeDeleteMarker, FakeKey, S3Backend, s3_backends
 from moto.s3.responses import S3Response
@@ -256,8 +257,18 @@ class RouteState:
 
     backlog: dict[int, PendingObject | PendingDeleteMarker] = field(default_factory=dict)
     backlog_bytes: int = 0
-    latencies: list[float] = field(default_factory=list)
-    failed: int = 0
+    # (when, lag) of each replication finished, and when each failed, not yet published: a period publishes those
+    # up to its end, so a world stepped far ahead (`World.step_to`) still files each in its own period.
+    latencies: list[tuple[datetime, float]] = field(default_factory=list)
+    failures: list[datetime] = field(default_factory=list)
+
+    def take(self, until: datetime) -> tuple[list[float], int]:
+        """The lags of replications finished by `until`, and how many failed by then, for one period."""
+        lags = [lag for when, lag in self.latencies if when <= until]
+        failed = sum(1 for when in self.failures if when <= until)
+        self.latencies = [(when, lag) for when, lag in self.latencies if when > until]
+        self.failures = [when for when in self.failures if when > until]
+        return lags, failed
 
 
 @dataclass(frozen=True)
@@ -344,8 +355,8 @@ class ReplicationModel(QueuedModel):
         self._random = random.Random(world.settings.random_seed)
         self._replicating = False
         self.period = timedelta(seconds=world.settings.metrics_period_seconds)
+        # Not in the queue: it runs after the replications due by the same moment, so each is filed in its period.
         self._publisher = MetricsPublisher(self, self.period, world.now() + self.period)
-        self.queue.push(self._publisher)
 
     @property
     def s3(self) -> S3Backend:
@@ -362,7 +373,24 @@ class ReplicationModel(QueuedModel):
             wrap_method(S3Backend, "put_object", self._put_object),
             wrap_method(S3Backend, "delete_object", self._delete_object),
             wrap_property(FakeKey, "response_dict", _object_headers),
+            # moto answers GetBucketReplication with a fixed Filter and DeleteMarkerReplication, and drops the rest.
+            wrap_method(S3Response, "get_bucket_replication", _get_bucket_replication),
         )
+
+    def next_due(self) -> datetime | None:
+        with self.lock:
+            due = self.queue.next_due()
+            return self._publisher.due if due is None else min(due, self._publisher.due)
+
+    def advance(self, now: datetime, is_held: Callable[[object], bool]) -> None:
+        with self.lock:
+            self.queue.run_due(now, is_held)
+            if self._publisher.due <= now and not is_held(self._publisher):
+                self._publisher.advance(now)
+
+    def jobs(self) -> list[Any]:
+        with self.lock:
+            return [*self.queue.jobs(), self._publisher]
 
     def write_application_objects(self, writes: Iterable[AppWrite]) -> None:
         """Have an application make `writes` every `app_write_interval_seconds` (0: never)."""
@@ -513,7 +541,7 @@ class ReplicationModel(QueuedModel):
             return
         if self.replication_failure(route, key):
             _set_status(key, route.destination_bucket, "FAILED")
-            state.failed += 1
+            state.failures.append(item.due)
             return
         encryption: dict[str, Any] = {"encryption": key.encryption, "bucket_key_enabled": key.bucket_key_enabled}
         if key.encryption in ("aws:kms", "aws:kms:dsse"):
@@ -540,13 +568,13 @@ class ReplicationModel(QueuedModel):
         replica.last_modified = item.due
         setattr(replica, STATUS_ATTRIBUTE, "REPLICA")
         _set_status(key, route.destination_bucket, "COMPLETED")
-        state.latencies.append((item.due - item.written_at).total_seconds())
+        state.latencies.append((item.due, (item.due - item.written_at).total_seconds()))
 
     def replicate_delete_marker(self, item: PendingDeleteMarker) -> None:
         route = item.route
         state = self._take(item)
         if self.replication_failure(route, None):
-            state.failed += 1
+            state.failures.append(item.due)
             return
         self._replicating = True
         try:
@@ -557,7 +585,7 @@ class ReplicationModel(QueuedModel):
             for version in self.s3.buckets[route.destination_bucket].keys.getlist(item.key_name, []):
                 if version.version_id == meta.get("version-id"):
                     version.last_modified = item.due
-        state.latencies.append((item.due - item.written_at).total_seconds())
+        state.latencies.append((item.due, (item.due - item.written_at).total_seconds()))
 
     # --- metrics -------------------------------------------------------------------------------
 
@@ -577,9 +605,9 @@ class ReplicationModel(QueuedModel):
         oldest = next(iter(state.backlog.values()), None)
         oldest_pending_age = (at - oldest.written_at).total_seconds() if oldest and oldest.written_at <= at else 0.0
         # ReplicationLatency: how far the destination is behind the source.
-        latency = max([oldest_pending_age, *state.latencies])
-        self._put_metrics(route, at, latency, count, size, state.failed)
-        state.latencies, state.failed = [], 0
+        lags, failed = state.take(at)
+        latency = max([oldest_pending_age, *lags])
+        self._put_metrics(route, at, latency, count, size, failed)
 
     def _put_metrics(self, route: ReplicationRoute, at: datetime, latency: float, pending: int, pending_bytes: int,
                      failed: int) -> None:
@@ -598,7 +626,7 @@ class ReplicationModel(QueuedModel):
                 _set_status(key, route.destination_bucket, "PENDING")
                 self.replicate(item)
                 state = self._state(route)
-                state.latencies, state.failed = [], 0
+                state.latencies, state.failures = [], []
                 failed = getattr(key, STATUS_ATTRIBUTE) == "FAILED"
                 done.append((route, PastOperation(item.written_at, item.due, key.size, failed)))
         return done
@@ -671,3 +699,41 @@ def _object_headers(original_getter: Callable[[FakeKey], dict[str, Any]]) -> Cal
         return headers
 
     return response_dict
+
+
+def _tags(found: Any) -> list[dict[str, str]]:
+    return [{"Key": str(tag.get("Key")), "Value": str(tag.get("Value") or "")}
+            for tag in _as_list(found) if isinstance(tag, dict)]
+
+
+def api_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A stored rule (as moto parsed its XML) in GetBucketReplication's shape: as the client put it."""
+    shown: dict[str, Any] = {"ID": rule.get("ID"), "Priority": rule.get("Priority"), "Status": rule.get("Status")}
+    if "Filter" in rule:
+        found = rule.get("Filter") or {}
+        if "And" in found:
+            conjunction = found.get("And") or {}
+            shown["Filter"] = {"And": {"Prefix": conjunction.get("Prefix") or "", "Tags": _tags(conjunction.get("Tag"))}}
+        elif "Tag" in found:
+            shown["Filter"] = {"Tag": _tags(found.get("Tag"))[0]}
+        else:
+            shown["Filter"] = {"Prefix": found.get("Prefix") or ""}
+    else:
+        shown["Prefix"] = rule.get("Prefix") or ""
+    for name in ("SourceSelectionCriteria", "ExistingObjectReplication", "DeleteMarkerReplication", "Destination"):
+        if rule.get(name) is not None:
+            shown[name] = rule[name]
+    return shown
+
+
+def _get_bucket_replication(original: Callable[..., Any]) -> Callable[..., Any]:
+    def get_bucket_replication(response: S3Response) -> Any:
+        replication = response.backend.get_bucket_replication(response.bucket_name)
+        if not replication:
+            return original(response)  # moto's ReplicationConfigurationNotFoundError
+        response.data["Action"] = "GetBucketReplication"
+        rules = [api_rule(rule) for rule in _as_list(replication.get("Rule")) if isinstance(rule, dict)]
+        return response.serialized(ActionResult(
+            {"ReplicationConfiguration": {"Role": replication.get("Role"), "Rules": rules}}))
+
+    return get_bucket_replication

@@ -294,3 +294,17 @@ def test_the_replica_is_the_same_version_with_etag_checksums_metadata_and_tags(l
     assert pair.dr_s3.get_object_tagging(Bucket="my-replica", Key="single.json")["TagSet"] == [
         {"Key": "team", "Value": "orders"}]
     assert pair.dr_s3.get_object(Bucket="my-replica", Key="single.json")["Body"].read() == b'{"a": 1}'
+
+
+def test_get_bucket_replication_returns_the_configuration_as_put(lab, aws):
+    pair = Pair(lab, aws)
+    rules = [
+        rule("both", "my-replica", priority=3, prefix="data/", tags={"class": "gold"}, delete_markers="Enabled",
+             sse_kms=True, replica_key="arn:aws:kms:eu-central-1:123456789012:key/replica", rtc=True,
+             storage_class="STANDARD_IA"),
+        rule("tag", "my-replica", priority=2, tags={"class": "silver"}),
+        rule("prefix", "my-replica", priority=1, prefix="logs/", status="Disabled"),
+    ]
+    pair.configure(*rules)
+    shown = pair.s3.get_bucket_replication(Bucket=pair.source)["ReplicationConfiguration"]
+    assert shown == {"Role": ROLE, "Rules": rules}
