@@ -69,7 +69,8 @@ class KmsModel(QueuedModel):
     name = "kms"
     # The seed applies it: it is a state of the seeded world, not a behaviour of KMS.
     faults: ClassVar[tuple[Fault, ...]] = (
-        Fault(DR_KEY_DISABLED, "The DR-region alias/dr-rds KMS key is disabled, so DR restores and copies fail."),
+        Fault(DR_KEY_DISABLED, "The DR-region alias/dr-rds and alias/dr-s3 KMS keys are disabled: DR restores, "
+                               "copies and S3 replication fail."),
     )
     clock_modules = ("moto.kms.models",)
 

@@ -9,23 +9,35 @@ the helper functions at the bottom while a lab runs in this process.
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import boto3
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ec2.models import ec2_backends
 from moto.rds.models import rds_backends
-from moto.s3.models import s3_backends
+from moto.s3.models import FakeKey, s3_backends
+from moto.s3.utils import compute_checksum
 from moto.secretsmanager.models import secretsmanager_backends
 
-from drtool.core.tagging import NAME_PREFIX
+from drtool.core.tagging import CANARY_PREFIX, NAME_PREFIX
 from drtool.sandbox.backups import BACKUP_INTERVAL, NightlyBackups
 from drtool.sandbox.kms_model import DR_KEY_DISABLED, find_key
 from drtool.sandbox.rds_model import NO_DR_SNAPSHOT
 from drtool.sandbox.requests import ProductionNames
-from drtool.sandbox.s3_model import STATUS_ATTRIBUTE
+from drtool.sandbox.s3_model import (
+    REPLICA_CORRUPTED_OBJECT,
+    REPLICA_MISSING_OBJECTS,
+    REPLICA_VERSIONING_SUSPENDED,
+    REPLICATION_FAILED_FOR_KEY,
+    REPLICATION_RULE_DISABLED,
+    AppWrite,
+    PastOperation,
+    ReplicationRoute,
+)
 from drtool.sandbox.world import WorldSettings
 
 if TYPE_CHECKING:
@@ -57,10 +69,27 @@ PRIMARY_SECURITY_GROUP_NAME = "prod-db-sg"
 DR_SUBNET_GROUP = "dr-restore-subnets"
 DR_SECURITY_GROUP_NAME = "dr-restore-sg"
 
+# S3: a versioned, SSE-KMS source bucket replicating (one rule, the whole bucket) into a DR-region replica bucket.
 SOURCE_BUCKET = "orders-data-eu-west-1"
 REPLICA_BUCKET = "orders-data-dr-eu-central-1"
 REPLICATION_RULE_ID = "orders-data-to-dr"
 REPLICATION_ROLE_NAME = "s3-replication-orders-data"
+REPLICATION_ROLE = REPLICATION_ROLE_NAME  # the IAM role the rule names (arn:aws:iam::<account>:role/<this>)
+# The replica key: the DR region's S3 data key (the source bucket's default key is the primary region's one).
+S3_DR_KEY_ALIAS = "alias/dr-s3"
+# A second production data key, primary region only: the archive's objects are encrypted with it.
+ARCHIVE_KEY_ALIAS = "alias/orders-archive"
+EXPORTS_PREFIX = "exports/"  # hourly order exports, under the bucket's default key, with SHA-256 checksums
+ARCHIVE_PREFIX = "archive/"  # six-hourly archives under ARCHIVE_KEY_ALIAS, STANDARD_IA
+CANARY = CANARY_PREFIX  # where S3 drills write their canaries; the rule covers it
+SEEDED_EXPORT_HOURS = 8 * 24
+SEEDED_ARCHIVE_COUNT = 60
+ARCHIVE_INTERVAL = timedelta(hours=6)
+# CloudWatch already holds this much of the replication metrics' past when a lab starts.
+METRICS_HISTORY = timedelta(hours=24)
+# Under replica-missing-objects: how many replicated objects the replica lacks, and how many objects predate the rule.
+MISSING_REPLICA_COUNT = 3
+PRE_RULE_COUNT = 2
 
 SECRET_NAME = "prod/orders/db-credentials"
 
@@ -78,6 +107,12 @@ class SeededWorld:
     """Generated ids of the seeded world."""
 
     key_arns: dict[tuple[str, str], str] = field(default_factory=dict)  # (region, data class) -> key ARN
+    archive_key_arn: str = ""  # ARCHIVE_KEY_ALIAS, in the primary region
+    replication_role_arn: str = ""
+    # What a fault did to the seeded S3 objects, by key: replicas missing or corrupted, objects older than the rule.
+    missing_replicas: list[str] = field(default_factory=list)
+    pre_rule_objects: list[str] = field(default_factory=list)
+    corrupted_replicas: list[str] = field(default_factory=list)
     security_group_ids: dict[str, str] = field(default_factory=dict)  # region -> restore security group id
     subnet_ids: dict[str, list[str]] = field(default_factory=dict)
     snapshots: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (region, instance) -> ids, newest first
@@ -107,7 +142,8 @@ def start_production(world: "World", seeded: SeededWorld) -> None:
     s3: ReplicationModel = world.model("s3")  # type: ignore[assignment]
     assert seeded.seeded_at is not None
     rds.schedule(nightly_backups(seeded, latest_backup_before(seeded.seeded_at) + BACKUP_INTERVAL))
-    s3.write_application_exports([SOURCE_BUCKET])
+    s3.write_application_objects([AppWrite(SOURCE_BUCKET, EXPORTS_PREFIX),
+                                  AppWrite(SOURCE_BUCKET, ARCHIVE_PREFIX, seeded.archive_key_arn)])
 
 
 def seed(clients: "SeedClients", world: "World") -> SeededWorld:
@@ -121,13 +157,18 @@ def seed(clients: "SeedClients", world: "World") -> SeededWorld:
     _seed_databases(clients, seeded, now)
     if not world.has_fault(NO_DR_SNAPSHOT):
         _seed_dr_snapshot_copies(clients, seeded, now)
-    _seed_buckets(clients, seeded, now)
+    _seed_buckets(clients, world, seeded, now)
     _seed_secret(clients, seeded)
     if world.has_fault(DR_KEY_DISABLED):
-        # By key id: moto's disable_key fails when given an ARN.
-        key_id = seeded.key_arn("rds", DR_REGION).split("/")[-1]
-        clients.get("kms", DR_REGION).disable_key(KeyId=key_id)
+        for data_class in DR_KEY_DISABLED_CLASSES:
+            # By key id: moto's disable_key fails when given an ARN.
+            key_id = seeded.key_arn(data_class, DR_REGION).split("/")[-1]
+            clients.get("kms", DR_REGION).disable_key(KeyId=key_id)
     return seeded
+
+
+# The DR keys dr-key-disabled disables: RDS restores and copies, and S3 replicas, need them.
+DR_KEY_DISABLED_CLASSES = ("rds", "s3")
 
 
 class SeedClients:
@@ -160,6 +201,15 @@ def _seed_keys(clients: SeedClients, region: str, seeded: SeededWorld) -> None:
         kms.create_alias(AliasName=key_alias(data_class), TargetKeyId=key["KeyId"])
         kms.enable_key_rotation(KeyId=key["KeyId"])
         seeded.key_arns[(region, data_class)] = key["Arn"]
+    if region == PRIMARY_REGION:
+        key = kms.create_key(
+            Description="Orders archive data key",
+            Tags=[{"TagKey": "DataClass", "TagValue": "s3"}, {"TagKey": "Component", "TagValue": "archive"},
+                  {"TagKey": "Environment", "TagValue": "production"}],
+        )["KeyMetadata"]
+        kms.create_alias(AliasName=ARCHIVE_KEY_ALIAS, TargetKeyId=key["KeyId"])
+        kms.enable_key_rotation(KeyId=key["KeyId"])
+        seeded.archive_key_arn = key["Arn"]
 
 
 def _seed_network(clients: SeedClients, region: str, subnet_group: str, sg_name: str, cidr: str,
@@ -260,8 +310,9 @@ def _seed_dr_snapshot_copies(clients: SeedClients, seeded: SeededWorld, now: dat
     dr_backend.events.clear()
 
 
-def _seed_buckets(clients: SeedClients, seeded: SeededWorld, now: datetime) -> None:
-    role_arn = clients.get("iam", PRIMARY_REGION).create_role(
+def _seed_buckets(clients: SeedClients, world: "World", seeded: SeededWorld, now: datetime) -> None:
+    iam = clients.get("iam", PRIMARY_REGION)
+    seeded.replication_role_arn = role_arn = iam.create_role(
         RoleName=REPLICATION_ROLE_NAME,
         AssumeRolePolicyDocument=json.dumps(
             {"Version": "2012-10-17", "Statement": [
@@ -269,6 +320,20 @@ def _seed_buckets(clients: SeedClients, seeded: SeededWorld, now: datetime) -> N
             ]}
         ),
     )["Role"]["Arn"]
+    iam.put_role_policy(RoleName=REPLICATION_ROLE_NAME, PolicyName="replicate-orders-data", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+             "Resource": f"arn:aws:s3:::{SOURCE_BUCKET}"},
+            {"Effect": "Allow", "Action": ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl",
+                                           "s3:GetObjectVersionTagging"],
+             "Resource": f"arn:aws:s3:::{SOURCE_BUCKET}/*"},
+            {"Effect": "Allow", "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+             "Resource": f"arn:aws:s3:::{REPLICA_BUCKET}/*"},
+            {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [
+                seeded.key_arn("s3", PRIMARY_REGION), seeded.archive_key_arn]},
+            {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
+             "Resource": seeded.key_arn("s3", DR_REGION)},
+        ]}))
     for bucket, region in ((SOURCE_BUCKET, PRIMARY_REGION), (REPLICA_BUCKET, DR_REGION)):
         s3 = clients.get("s3", region)
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
@@ -282,37 +347,141 @@ def _seed_buckets(clients: SeedClients, seeded: SeededWorld, now: datetime) -> N
             }]},
         )
         s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": PRODUCTION_TAGS})
-    clients.get("s3", PRIMARY_REGION).put_bucket_replication(
-        Bucket=SOURCE_BUCKET,
-        ReplicationConfiguration={"Role": role_arn, "Rules": [{
-            "ID": REPLICATION_RULE_ID,
-            "Priority": 1,
-            "Status": "Enabled",
-            "Filter": {"Prefix": ""},
-            "DeleteMarkerReplication": {"Status": "Disabled"},
-            "SourceSelectionCriteria": {"SseKmsEncryptedObjects": {"Status": "Enabled"}},
-            "Destination": {
-                "Bucket": f"arn:aws:s3:::{REPLICA_BUCKET}",
-                "EncryptionConfiguration": {"ReplicaKmsKeyID": seeded.key_arn("s3", DR_REGION)},
-                "ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}},
-                "Metrics": {"Status": "Enabled", "EventThreshold": {"Minutes": 15}},
-            },
-        }]},
-    )
-    _seed_replicated_objects(clients, seeded, now)
+    objects = _seeded_objects(seeded, now)
+    if world.has_fault(REPLICA_MISSING_OBJECTS):
+        # Objects written before replication was configured: S3 never replicates them, and they carry no status.
+        oldest = objects[0][1]
+        for index in range(PRE_RULE_COUNT):
+            name = f"{EXPORTS_PREFIX}legacy/{oldest - timedelta(days=30 + index):%Y%m%d}.json"
+            _put_seeded(name, oldest - timedelta(days=30 + index), _body(random.Random(index), 1000 + index), None)
+            seeded.pre_rule_objects.append(name)
+    source = clients.get("s3", PRIMARY_REGION)
+    source.put_bucket_replication(Bucket=SOURCE_BUCKET, ReplicationConfiguration=_replication_configuration(
+        role_arn, seeded.key_arn("s3", DR_REGION), "Enabled"))
+    if world.has_fault(REPLICATION_FAILED_FOR_KEY):
+        # A key policy that shuts out the replication role: S3 cannot read the archive's objects to replicate them.
+        clients.get("kms", PRIMARY_REGION).put_key_policy(
+            KeyId=seeded.archive_key_arn.split("/")[-1], PolicyName="default", Policy=json.dumps(
+                {"Version": "2012-10-17", "Statement": [
+                    {"Sid": "Enable IAM policies", "Effect": "Allow",
+                     "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}, "Action": "kms:*", "Resource": "*"},
+                    {"Sid": "Archive readers only", "Effect": "Deny", "Principal": {"AWS": role_arn},
+                     "Action": ["kms:Decrypt", "kms:ReEncrypt*"], "Resource": "*"},
+                ]}))
+    _seed_replicated_objects(world, objects, now)
+    _seed_s3_faults(clients, world, seeded, role_arn, objects)
 
 
-def _seed_replicated_objects(clients: SeedClients, seeded: SeededWorld, now: datetime) -> None:
-    """Objects written before the lab began, long since replicated."""
+def _replication_configuration(role_arn: str, replica_key_arn: str, status: str) -> dict:
+    return {"Role": role_arn, "Rules": [{
+        "ID": REPLICATION_RULE_ID,
+        "Priority": 1,
+        "Status": status,
+        "Filter": {"Prefix": ""},  # the whole bucket: production data and the drills' canaries alike
+        "DeleteMarkerReplication": {"Status": "Enabled"},
+        "SourceSelectionCriteria": {"SseKmsEncryptedObjects": {"Status": "Enabled"}},
+        "Destination": {
+            "Bucket": f"arn:aws:s3:::{REPLICA_BUCKET}",
+            "EncryptionConfiguration": {"ReplicaKmsKeyID": replica_key_arn},
+            "ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}},
+            "Metrics": {"Status": "Enabled", "EventThreshold": {"Minutes": 15}},
+        },
+    }]}
+
+
+def _body(rng: random.Random, orders: int) -> bytes:
+    lines = [json.dumps({"order": orders * 1000 + line, "amount_cents": rng.randrange(100, 100_000)})
+             for line in range(rng.randrange(4, 120))]
+    return ("\n".join(lines) + "\n").encode()
+
+
+# (key, written at, body, KMS key ARN or None for the bucket default, storage class, with a SHA-256 checksum)
+SeededObject = tuple[str, datetime, bytes, "str | None", str, bool]
+
+
+def _seeded_objects(seeded: SeededWorld, now: datetime) -> list[SeededObject]:
+    """The production objects written before the lab began, oldest first: hourly exports, six-hourly archives."""
+    bodies = iter(_seeded_bodies())
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    found: list[SeededObject] = []
+    for hours_ago in range(SEEDED_EXPORT_HOURS, 0, -1):
+        written = hour - timedelta(hours=hours_ago)
+        found.append((f"{EXPORTS_PREFIX}{written:%Y%m%dT%H%M%S}.json", written, next(bodies), None, "STANDARD", True))
+    for index in range(SEEDED_ARCHIVE_COUNT, 0, -1):
+        written = hour - index * ARCHIVE_INTERVAL + timedelta(minutes=30)
+        found.append((f"{ARCHIVE_PREFIX}{written:%Y/%m/%d/%H%M}.json.gz", written, next(bodies),
+                      seeded.archive_key_arn, "STANDARD_IA", False))
+    return sorted(found, key=lambda seeded_object: seeded_object[1])
+
+
+@lru_cache(maxsize=1)
+def _seeded_bodies() -> tuple[bytes, ...]:
+    """The seeded objects' contents: the same in every lab, and made once per process (a reset seeds them again)."""
+    rng = random.Random(20261127)
+    return tuple(_body(rng, index) for index in range(SEEDED_EXPORT_HOURS + SEEDED_ARCHIVE_COUNT))
+
+
+def _put_seeded(name: str, written: datetime, body: bytes, kms_key_arn: str | None, storage: str = "STANDARD",
+                checksum: bool = False) -> FakeKey:
+    """Write an object into the source bucket as the application did at `written` (straight into moto: fast)."""
     backend = s3_backends[ACCOUNT_ID]["aws"]
-    source, replica = clients.get("s3", PRIMARY_REGION), clients.get("s3", DR_REGION)
-    for days_ago in (3, 2, 1):
-        name = f"exports/{now - timedelta(days=days_ago):%Y%m%dT000000}.json"
-        body = json.dumps({"orders": 1000 + days_ago}).encode()
-        source.put_object(Bucket=SOURCE_BUCKET, Key=name, Body=body)
-        replica.put_object(Bucket=REPLICA_BUCKET, Key=name, Body=body)
-        setattr(backend.get_object(SOURCE_BUCKET, name), STATUS_ATTRIBUTE, "COMPLETED")
-        setattr(backend.get_object(REPLICA_BUCKET, name), STATUS_ATTRIBUTE, "REPLICA")
+    encryption = {"encryption": "aws:kms", "kms_key_id": kms_key_arn} if kms_key_arn else {}
+    key = backend.put_object(SOURCE_BUCKET, name, body, storage=storage, disable_notification=True,
+                             checksum_value=compute_checksum(body, "SHA256").decode() if checksum else None,
+                             **encryption)
+    if checksum:
+        key.checksum_algorithm = "SHA256"
+    key.set_metadata({"Content-Type": "application/json", "x-amz-meta-exported-by": "orders-exporter"})
+    key.last_modified = written
+    return key
+
+
+def _seed_replicated_objects(world: "World", objects: list[SeededObject], now: datetime) -> None:
+    """Objects written before the lab began, replicated (or not) as the bucket's configuration says, with the
+    replication metrics CloudWatch would hold for them."""
+    model: ReplicationModel = world.model("s3")  # type: ignore[assignment]
+    settings = world.settings
+    rng = random.Random(settings.random_seed + 1)
+    history: dict[tuple[str, str, str], tuple[ReplicationRoute, list[PastOperation]]] = {}
+    for name, written, body, kms_key_arn, storage, checksum in objects:
+        key = _put_seeded(name, written, body, kms_key_arn, storage, checksum)
+        lag = timedelta(seconds=rng.uniform(settings.replication_lag_min_seconds, settings.replication_lag_max_seconds))
+        for route, operation in model.replicate_past(SOURCE_BUCKET, key, lag):
+            history.setdefault(route.ident, (route, []))[1].append(operation)
+    for route, operations in history.values():
+        model.record_history(route, operations, now - METRICS_HISTORY)
+
+
+def _seed_s3_faults(clients: SeedClients, world: "World", seeded: SeededWorld, role_arn: str,
+                    objects: list[SeededObject]) -> None:
+    """Faults that are states of the seeded bucket pair, as they stand when the lab starts."""
+    backend = s3_backends[ACCOUNT_ID]["aws"]
+    exports = [name for name, *_ in objects if name.startswith(EXPORTS_PREFIX)]
+    if world.has_fault(REPLICA_MISSING_OBJECTS):
+        # Replicated once (COMPLETED on the source), then lost from the replica: every version deleted.
+        for name in [exports[len(exports) * (index + 1) // (MISSING_REPLICA_COUNT + 2) + 1] for index in range(MISSING_REPLICA_COUNT)]:
+            for version in list(backend.buckets[REPLICA_BUCKET].keys.getlist(name, [])):
+                backend.delete_object(REPLICA_BUCKET, name, version_id=version.version_id)
+            seeded.missing_replicas.append(name)
+    if world.has_fault(REPLICA_CORRUPTED_OBJECT):
+        # Same size and metadata, one byte changed: only the ETag and the checksum tell.
+        name = exports[len(exports) // 2]
+        replica = backend.get_object(REPLICA_BUCKET, name)
+        body = bytearray(replica.value)
+        body[len(body) // 2] ^= 0x01
+        last_modified = replica.last_modified
+        replica.value = bytes(body)
+        replica._etag = None
+        replica.checksum_value = compute_checksum(bytes(body), "SHA256").decode()
+        replica.last_modified = last_modified
+        seeded.corrupted_replicas.append(name)
+    if world.has_fault(REPLICA_VERSIONING_SUSPENDED):
+        clients.get("s3", DR_REGION).put_bucket_versioning(
+            Bucket=REPLICA_BUCKET, VersioningConfiguration={"Status": "Suspended"})
+    if world.has_fault(REPLICATION_RULE_DISABLED):
+        clients.get("s3", PRIMARY_REGION).put_bucket_replication(
+            Bucket=SOURCE_BUCKET,
+            ReplicationConfiguration=_replication_configuration(role_arn, seeded.key_arn("s3", DR_REGION), "Disabled"))
 
 
 def _seed_secret(clients: SeedClients, seeded: SeededWorld) -> None:
