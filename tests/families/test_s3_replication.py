@@ -52,13 +52,6 @@ def canaries(lab: Lab) -> list[str]:
     return found
 
 
-def sandbox_drops_sse_kms_selection(lab: Lab) -> bool:
-    """moto 5.2's GetBucketReplication leaves out SourceSelectionCriteria, which the lab's seed sets (until the sandbox
-    branch makes the S3 model realistic): then the configuration scenario rightly reports it missing."""
-    rule = client(lab, "s3", PRIMARY_REGION).get_bucket_replication(Bucket=SOURCE_BUCKET)["ReplicationConfiguration"]["Rules"][0]
-    return "SourceSelectionCriteria" not in rule
-
-
 def test_a_healthy_bucket_pair_passes_canary_and_metrics_and_leaves_no_canary(lab: Lab, tmp_path: Path) -> None:
     with production_untouched(lab):
         outcome = run_drill(lab, tmp_path, drill=s3_drill(tmp_path))
@@ -80,9 +73,6 @@ def test_a_healthy_bucket_pair_passes_canary_and_metrics_and_leaves_no_canary(la
     assert canaries(lab) == []
     assert found[SCENARIOS["audit"]][0] == "passed", found[SCENARIOS["audit"]]
     status, message = found[SCENARIOS["configuration"]]
-    if sandbox_drops_sse_kms_selection(lab):
-        assert status == "failed" and "1 deviation(s)" in message and "SseKmsEncryptedObjects" in message, message
-        pytest.xfail("the lab's GetBucketReplication drops SourceSelectionCriteria (moto 5.2); see the sandbox branch")
     assert status == "passed", message
 
 
