@@ -126,6 +126,7 @@ class RunResult:
     interrupted: bool = False
     budget_exceeded: str = ""
     figures: list[str] = field(default_factory=list)  # what the drill's families measure, in column order
+    target_kinds: dict[str, str] = field(default_factory=dict)  # target name -> its kind
     api_calls: dict[str, Any] = field(default_factory=dict)
     guard_refusals: list[ev.GuardRefusal] = field(default_factory=list)
     resources: dict[tuple[str, str, str], ResourceLifetime] = field(default_factory=dict)
@@ -191,6 +192,7 @@ def handles(event_type: type[Event]) -> Callable[[Handler], Handler]:
 def _run_started(result: RunResult, event: ev.RunStarted, stamp: Stamp) -> None:
     result.drill, result.drill_file, result.schema = event.drill, event.drill_file, event.schema
     result.started_at, result.time_scale, result.figures = stamp.at, event.time_scale, list(event.figures)
+    result.target_kinds = dict(event.targets)
     if event.schema > SCHEMA_VERSION:
         result.warnings.append(
             f"this journal has schema {event.schema}, newer than this drtool reads ({SCHEMA_VERSION}): "

@@ -28,23 +28,30 @@ def _measured(test, name: str) -> str:
 
 
 def print_summary(console: Console, result: RunResult, journal_path: str) -> None:
-    table = Table(title=f"drill {result.drill}, run {result.run_id}", title_justify="left")
-    table.add_column("target", no_wrap=True)
-    table.add_column("result", no_wrap=True)
-    # The families' own figures first, then any other a test measured (a journal written before figures were listed).
-    measured = (m["name"] for test in result.tests.values() for m in test.measurements)
-    figures = list(dict.fromkeys([*result.figures, *measured]))
-    for figure in figures:
-        table.add_column(f"{figure} / objective", no_wrap=True)
-    table.add_column("took", justify="right", no_wrap=True)
+    console.print(f"drill {result.drill}, run {result.run_id}", highlight=False)
+    # One table per kind of target: each family has its own figures, and a column nobody measured says nothing.
+    by_kind: dict[str, list] = {}
     for test in result.tests.values():
-        table.add_row(
-            test.target or "-",
-            f"[{_STYLE.get(test.status, '')}]{_LABEL.get(test.status, test.status)}[/]",
-            *(_measured(test, figure) for figure in figures),
-            format_duration(test.duration_s),
-        )
-    console.print(table)
+        by_kind.setdefault(result.target_kinds.get(test.target, ""), []).append(test)
+    for kind, tests in by_kind.items():
+        measured = {m["name"] for test in tests for m in test.measurements}
+        figures = [f for f in dict.fromkeys([*result.figures, *(m["name"] for t in tests for m in t.measurements)]) if f in measured]
+        table = Table(title=kind or None, title_justify="left")
+        table.add_column("target", no_wrap=True)
+        table.add_column("scenario")
+        table.add_column("result", no_wrap=True)
+        for figure in figures:
+            table.add_column(f"{figure} / objective", no_wrap=True)
+        table.add_column("took", justify="right", no_wrap=True)
+        for test in tests:
+            table.add_row(
+                test.target or "-",
+                test.scenario,
+                f"[{_STYLE.get(test.status, '')}]{_LABEL.get(test.status, test.status)}[/]",
+                *(_measured(test, figure) for figure in figures),
+                format_duration(test.duration_s),
+            )
+        console.print(table)
     for test in result.tests.values():
         style = _STYLE.get(test.status, "")
         label = _LABEL.get(test.status, test.status)

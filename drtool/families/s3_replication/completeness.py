@@ -45,8 +45,9 @@ def audit_verdict(name: str, target: S3ReplicationTarget, report: Any) -> Verdic
     if problems:
         if report.unreplicated.count > 0:
             problems.append(_sentence(report.unreplicated, *UNREPLICATED))
-        return Verdict.failed(f"{name}: audited {report.covered} of {target.source_bucket}: " + "; ".join(problems),
+        return Verdict.failed(f"{name}: audit of {target.source_bucket}, {report.covered}: " + "; ".join(problems),
                               measurements, kind=FINDING)
     age_text = f"; {measurements[0].line.split(': ', 1)[1]}" if measurements else ""
-    return Verdict.passed(f"{name}: audited {report.covered} of {target.source_bucket} ({report.source_objects} objects): "
-                          f"every one is in {target.replica_bucket}, identical and replicated{age_text}", measurements)
+    state = "identical and replicated" if not measurements else "identical, or on its way"
+    return Verdict.passed(f"{name}: every object of {target.source_bucket} is in {target.replica_bucket}, {state}{age_text} "
+                          f"(audited {report.covered})", measurements)
