@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from drtool.sandbox.seed import BILLING_DB, ORDERS_DB
+
 from tests.helpers import (
     REPO,
     drill_file,
@@ -39,7 +41,8 @@ def test_interrupt_while_restoring_tears_down_and_reports(lab, tmp_path, sig):
 # A held teardown waits up to its deadline of one world hour: 30 real seconds at x120.
 @pytest.mark.lab(time_scale=120)
 def test_second_ctrl_c_does_not_skip_teardown(lab, tmp_path):
-    proc = start_drill(lab, tmp_path)
+    # The databases only: the first teardown the journal shows must be the one the second Ctrl-C falls into.
+    proc = start_drill(lab, tmp_path, drill=drill_file(tmp_path, ORDERS_DB, BILLING_DB))
     wait_for_journal_event(tmp_path, "resource-created", kind="rds-instance")
     # Held, the restore (or, if it finished, the deletion) cannot end, so teardown is surely running when Ctrl-C comes again.
     with lab.world.hold():

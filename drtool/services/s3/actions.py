@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from drtool.core.operations import operation
 
 __all__ = ["put_object", "start_multipart_upload", "upload_part", "complete_multipart_upload",
@@ -55,5 +57,7 @@ def delete_versions(s3: Any, bucket: str, versions: list[tuple[str, str]]) -> No
         errors = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True}).get("Errors", [])
         if errors:
             first = errors[0]
-            raise RuntimeError(f"S3 refused to delete {len(errors)} version(s) in {bucket}, e.g. {first.get('Key')}: "
-                               f"{first.get('Code')} {first.get('Message')}")
+            # A refusal inside a 200 answer, made the error it would have been alone, so it is classified like one.
+            raise ClientError({"Error": {"Code": first.get("Code", "Error"), "Message": (
+                f"S3 refused to delete {len(errors)} version(s) in {bucket}, e.g. {first.get('Key')}: {first.get('Message')}")}},
+                "DeleteObjects")
