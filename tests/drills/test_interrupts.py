@@ -92,7 +92,7 @@ def test_sigkill_leaves_a_journal_that_cleanup_acts_on(lab, tmp_path):
 
 @pytest.mark.lab(faults=["teardown-denied"])
 def test_failed_teardown_is_an_error_that_names_what_is_left(lab, tmp_path):
-    outcome = finish_drill(start_drill(lab, tmp_path), tmp_path)
+    outcome = finish_drill(start_drill(lab, tmp_path, drill=drill_file(tmp_path, ORDERS_DB, BILLING_DB)), tmp_path)
 
     assert outcome.exit_code == 3, outcome.output
     cases = [case for suite in outcome.junit for case in suite]

@@ -85,6 +85,8 @@ def test_every_way_a_replica_falls_short_is_reported_with_the_oldest_unreplicate
     with lab.world.hold(ReplicationModel):
         _put(source, "data/late.csv", b"still on its way")
         report = _audit(lab, source, replica, sample=Sample(keys=5))
+        patient = _audit(lab, source, replica, in_flight_s=3600)
+    assert (patient.pending.count, patient.in_flight) == (0, 1), "PENDING for less than replication takes is on its way"
 
     assert not report.clean
     assert report.missing.examples == [f"{gone}: COMPLETED at the source but absent from the replica"]

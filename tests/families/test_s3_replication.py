@@ -61,7 +61,8 @@ def test_a_healthy_bucket_pair_passes_canary_and_metrics_and_leaves_no_canary(la
     replicated = [r for r in outcome.journal if r["event"] == "canary-replicated"]
     assert len(replicated) == 3 and all(r["source"] == "LastModified" for r in replicated)
     # The lab replicates after 20 to 90 world seconds; AWS's own moments measure exactly that.
-    assert all(20 <= r["lag_s"] <= 90 for r in replicated), replicated
+    # S3 dates objects to the whole second, so a lag read from two LastModified stamps is off by up to a second.
+    assert all(20 - 1 <= r["lag_s"] <= 90 + 1 for r in replicated), [r["lag_s"] for r in replicated]
     measured = outcome.measurements()
     assert measured[(TARGET, "lag max")]["measured_s"] == max(r["lag_s"] for r in replicated)
     assert measured[(TARGET, "lag max")]["objective_s"] == 300 and measured[(TARGET, "lag max")]["met"]

@@ -64,6 +64,7 @@ class AuditReport:
     source_objects: int = 0
     replica_objects: int = 0
     replica_only: int = 0  # in the replica, not the source: deleted at the source, which is not a loss
+    in_flight: int = 0  # PENDING for less than the audit was told replication takes: on their way, not stuck
     checksums_compared: int = 0
     missing: Examples = field(default_factory=Examples)  # COMPLETED at the source, absent from the replica
     mismatched: Examples = field(default_factory=Examples)  # size, ETag or checksum differ
@@ -90,13 +91,17 @@ def audit_replication(
     *,
     prefix: str = "",
     sample: Sample | None = None,
+    in_flight_s: float = 0.0,
     now: datetime,
 ) -> AuditReport:
-    """Compare the source bucket with its replica under `prefix`; every key is listed, `sample` sets the checksum checks."""
+    """Compare the source bucket with its replica under `prefix`; every key is listed, `sample` sets the checksum checks.
+
+    An object PENDING for less than `in_flight_s` world seconds is on its way (a live bucket always has some), not stuck.
+    """
     report = AuditReport()
     chosen = _Chooser(sample)
     # Work that needs a HeadObject waits in batches, so memory stays flat however much of it there is.
-    absent = _Batch(lambda items: _explain_absences(report, source_s3, source_bucket, items, now))
+    absent = _Batch(lambda items: _explain_absences(report, source_s3, replica_s3, source_bucket, replica_bucket, items, now, in_flight_s))
     etag_differs = _Batch(lambda keys: _compare_checksums(report, source_s3, replica_s3, source_bucket, replica_bucket, keys, etag_differs=True))
     checksums = _Batch(lambda keys: _compare_checksums(report, source_s3, replica_s3, source_bucket, replica_bucket, keys))
     source = read_ahead(list_objects(source_s3, source_bucket, prefix))
@@ -145,14 +150,23 @@ def _merge(source: Iterator[dict], replica: Iterator[dict]) -> Iterator[tuple[di
             a, b = next(source, None), next(replica, None)
 
 
-def _explain_absences(report: AuditReport, source_s3: Any, bucket: str, listed: list[dict], now: datetime) -> None:
+def _explain_absences(report: AuditReport, source_s3: Any, replica_s3: Any, source_bucket: str, replica_bucket: str,
+                      listed: list[dict], now: datetime, in_flight_s: float) -> None:
+    def look(item: dict) -> tuple[dict, bool]:
+        head = head_object(source_s3, source_bucket, item["Key"]) or {}
+        # COMPLETED after the replica was listed: it landed while the audit ran, so look at the replica again.
+        landed = head.get("ReplicationStatus") == "COMPLETED" and head_object(replica_s3, replica_bucket, item["Key"]) is not None
+        return head, landed
+
     with ThreadPoolExecutor(max_workers=HEAD_WORKERS, thread_name_prefix="drtool-audit") as pool:
-        heads = pool.map(lambda item: head_object(source_s3, bucket, item["Key"]) or {}, listed)
-        for item, head in zip(listed, heads):
-            _explain_absence(report, item, head, now)
+        for item, (head, landed) in zip(listed, pool.map(look, listed)):
+            if landed:
+                report.replica_objects += 1
+            else:
+                _explain_absence(report, item, head, now, in_flight_s)
 
 
-def _explain_absence(report: AuditReport, listed: dict, head: dict, now: datetime) -> None:
+def _explain_absence(report: AuditReport, listed: dict, head: dict, now: datetime, in_flight_s: float) -> None:
     key = listed["Key"]
     status = head.get("ReplicationStatus")
     modified = head.get("LastModified") or listed.get("LastModified")
@@ -163,7 +177,9 @@ def _explain_absence(report: AuditReport, listed: dict, head: dict, now: datetim
         return
     if age_s is not None:
         report.note_unreplicated_age(age_s)
-    if status == "PENDING":
+    if status == "PENDING" and age_s is not None and age_s < in_flight_s:
+        report.in_flight += 1
+    elif status == "PENDING":
         report.pending.add(f"{key}: PENDING{age}")
     elif status == "FAILED":
         report.failed.add(f"{key}: FAILED{age}")

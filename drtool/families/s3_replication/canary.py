@@ -146,7 +146,7 @@ def wait_for_replicas(ctx: S3DrillContext, canaries: list[Canary]) -> list[Canar
                     for c in missing}
         raise ObjectiveBreached(
             f"{ctx.name}: {len(missing)} of {len(canaries)} canaries not replicated to {target.replica_bucket} after "
-            f"{format_duration(exc.elapsed)} (max lag {format_duration(target.objectives.max_lag)}); source status: "
+            f"{format_duration(exc.waited)} (max lag {format_duration(target.objectives.max_lag)}); source status: "
             + ", ".join(f"{key.rsplit('/', 1)[-1]} {status}" for key, status in statuses.items())
         ) from None
     return canaries

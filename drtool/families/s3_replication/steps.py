@@ -111,6 +111,7 @@ def audit(target: TargetRun):
     return audit_replication(
         target.client("s3", run.drill.primary_region), target.client("s3", run.drill.dr_region),
         t.source_bucket, t.replica_bucket, prefix=t.audit.prefix, sample=sample, now=run.clock.now(),
+        in_flight_s=t.objectives.max_lag.total_seconds(),
     )
 
 
