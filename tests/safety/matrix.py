@@ -100,15 +100,18 @@ def family_steps(family: Family) -> list[Step]:
     return steps
 
 
-def cells(kinds: tuple[str, ...]) -> list[tuple[str, str, int]]:
-    """(family kind, fault kind, step index) for every family under test."""
+def cells(kinds: tuple[str, ...], *, alternate: bool = False) -> list[tuple[str, str, int]]:
+    """(family kind, fault kind, step index) for every family under test: each kind at every step, or with
+    `alternate`, one kind a step in turn (kinds that reach the drill by the same path: Ctrl-C and SIGTERM)."""
     found = []
     for family in families_under_test():
         services = {probe.service for probe in family.preflight}
-        for kind in kinds:
-            if kind == "throttling" and not services & THROTTLED_SERVICES:
-                continue
-            found += [(family.kind, kind, index) for index in range(len(family_steps(family)))]
+        usable = [kind for kind in kinds if kind != "throttling" or services & THROTTLED_SERVICES]
+        steps = range(len(family_steps(family)))
+        if alternate:
+            found += [(family.kind, usable[index % len(usable)], index) for index in steps]
+        else:
+            found += [(family.kind, kind, index) for kind in usable for index in steps]
     return found
 
 
