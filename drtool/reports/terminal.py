@@ -38,10 +38,10 @@ def print_summary(console: Console, result: RunResult, journal_path: str) -> Non
         figures = [f for f in dict.fromkeys([*result.figures, *(m["name"] for t in tests for m in t.measurements)]) if f in measured]
         table = Table(title=kind or None, title_justify="left")
         table.add_column("target", no_wrap=True)
-        table.add_column("scenario")
+        table.add_column("scenario", min_width=24)
         table.add_column("result", no_wrap=True)
-        for figure in figures:
-            table.add_column(f"{figure} / objective", no_wrap=True)
+        for figure in figures:  # a cell reads "measured / objective"
+            table.add_column(figure, no_wrap=True)
         table.add_column("took", justify="right", no_wrap=True)
         for test in tests:
             table.add_row(
