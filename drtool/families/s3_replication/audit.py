@@ -22,7 +22,8 @@ from typing import Any, Callable, Iterator
 
 from drtool.core.clock import format_duration
 from drtool.core.operations import calls, dr, primary
-from drtool.services.s3.listing import head_object, list_objects, read_ahead
+from drtool.services.s3.listing import list_objects, read_ahead
+from drtool.services.s3.probes import head_object
 
 EXAMPLES_KEPT = 5
 HEAD_WORKERS = 8  # HeadObject calls in flight at once, far below S3's 5,500 GET/HEAD per second per prefix
@@ -236,8 +237,8 @@ def _compare_checksums(report: AuditReport, source_s3: Any, replica_s3: Any, sou
     """Compare the checksums of `keys` on both sides. Where the ETags differed, no checksum to decide by is a mismatch too."""
 
     def compare(key: str) -> tuple[bool, str]:
-        original = head_object(source_s3, source_bucket, key, checksums=True) or {}
-        copy = head_object(replica_s3, replica_bucket, key, checksums=True) or {}
+        original = head_object(source_s3, source_bucket, key) or {}
+        copy = head_object(replica_s3, replica_bucket, key) or {}
         names = [name for name in CHECKSUM_FIELDS if original.get(name)]
         for name in names:
             if original[name] != copy.get(name):

@@ -1,4 +1,4 @@
-"""Reading whole buckets: listings streamed in key order, and the per-object facts a listing lacks.
+"""Reading whole buckets: listings streamed in key order.
 
 A listing is read page by page on a thread of its own, a few pages ahead of
 its reader, so two buckets listed side by side overlap their round trips and
@@ -71,17 +71,3 @@ def _put(buffer: queue.Queue, item: object, stop: threading.Event) -> bool:
         except queue.Full:
             continue
     return False
-
-
-@operation("s3", "HeadObject", iam=("s3:GetObject",))
-def head_object(s3: Any, bucket: str, key: str, *, checksums: bool = False) -> dict[str, Any] | None:
-    """An object's metadata (its replication status among it), or None if it does not exist."""
-    params: dict[str, Any] = {"Bucket": bucket, "Key": key}
-    if checksums:
-        params["ChecksumMode"] = "ENABLED"
-    try:
-        return s3.head_object(**params)
-    except s3.exceptions.ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return None
-        raise
