@@ -50,8 +50,8 @@ class CanarySettings(Strict):
 
 class AuditSettings(Strict):
     prefix: str = Field(default="", description="Audit only keys under this prefix; empty: the whole bucket.")
-    sample_percent: float | None = Field(default=None, gt=0, le=100, description="Audit this percentage of the keys.")
-    sample_keys: int | None = Field(default=None, ge=1, description="Audit this many keys.")
+    sample_percent: float | None = Field(default=None, gt=0, le=100, description="Compare the checksums of this percentage of the objects (every key is listed and compared by size and ETag).")
+    sample_keys: int | None = Field(default=None, ge=1, description="Compare the checksums of this many objects, chosen at random (every key is listed and compared by size and ETag).")
 
     @model_validator(mode="after")
     def _one_sample(self) -> "AuditSettings":
