@@ -230,6 +230,17 @@ def _test_started(result: RunResult, event: ev.TestStarted, stamp: Stamp) -> Non
     result.tests[event.test] = TestResult(event.test, event.feature, event.scenario, event.target, started_mono=stamp.mono)
 
 
+def on_timeline(text: str) -> Handler:
+    """A handler that puts an event on its scenario's timeline: `text` is formatted with the event's fields."""
+
+    def handle(result: RunResult, event: Event, stamp: Stamp) -> None:
+        test = result.test_of(event)
+        if test is not None:
+            test.timeline.append(TimelineEntry(stamp.at, stamp.mono, text.format(**event.fields())))
+
+    return handle
+
+
 def _for_test(handler: Callable[[TestResult, Any, Stamp], None]) -> Handler:
     def handle(result: RunResult, event: Event, stamp: Stamp) -> None:
         test = result.test_of(event)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from drtool.core.events import Event, event
-from drtool.core.results import RunResult, Stamp, TimelineEntry
+from drtool.core.results import on_timeline
 
 
 @event("recovery-started")
@@ -37,17 +37,8 @@ class InstanceAvailable(Event):
     polled_at: str
 
 
-def _on_timeline(text: str):
-    def handle(result: RunResult, event: Event, stamp: Stamp) -> None:
-        test = result.test_of(event)
-        if test is not None:
-            test.timeline.append(TimelineEntry(stamp.at, stamp.mono, text.format(**event.fields())))
-
-    return handle
-
-
 RESULT_HANDLERS = {
-    RecoveryStarted: _on_timeline("recovery started from {point}"),
-    SnapshotCopied: _on_timeline("snapshot copied to the DR region as {identifier}"),
-    InstanceAvailable: _on_timeline("{identifier} available at {available_at} ({source})"),
+    RecoveryStarted: on_timeline("recovery started from {point}"),
+    SnapshotCopied: on_timeline("snapshot copied to the DR region as {identifier}"),
+    InstanceAvailable: on_timeline("{identifier} available at {available_at} ({source})"),
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from drtool.core.events import Event, event
-from drtool.core.results import RunResult, Stamp, TimelineEntry
+from drtool.core.results import on_timeline
 
 
 @event("canary-replicated")
@@ -19,11 +19,4 @@ class CanaryReplicated(Event):
     source: str  # "LastModified" (AWS's moments on both sides) or "poll"
 
 
-def _on_timeline(result: RunResult, event: CanaryReplicated, stamp: Stamp) -> None:
-    test = result.test_of(event)
-    if test is not None:
-        test.timeline.append(TimelineEntry(stamp.at, stamp.mono, f"{event.key} ({event.size} B) replicated after "
-                                                                 f"{event.lag_s:.1f}s ({event.source})"))
-
-
-RESULT_HANDLERS = {CanaryReplicated: _on_timeline}
+RESULT_HANDLERS = {CanaryReplicated: on_timeline("{key} ({size} B) replicated after {lag_s:.1f}s ({source})")}

@@ -23,7 +23,7 @@ from drtool.core.leftovers import Leftover, RemovalPhase, age, tagged_time
 from drtool.core.model import Duration, Strict
 from drtool.core.operations import operation
 from drtool.core.registry import Family, PreflightProbe, ResourceKind
-from drtool.core.results import RunResult, Stamp, TimelineEntry
+from drtool.core.results import on_timeline
 from drtool.core.tagging import (
     RUN_ID_KEY,
     is_drill_tagged,
@@ -96,12 +96,6 @@ class ParameterReadBack(Event):
     reads: int
 
 
-def _read_back_on_timeline(result: RunResult, event: ParameterReadBack, stamp: Stamp) -> None:
-    test = result.test_of(event)
-    if test is not None:
-        test.timeline.append(TimelineEntry(stamp.at, stamp.mono, f"{event.name} read back after {event.reads} read(s)"))
-
-
 def _parameters_in_dr(sid: str, condition: dict | None = None):
     def rule(scope: Scope) -> list[Grant]:
         return [Grant(sid, (scope.arn("ssm", scope.drill.dr_region, f"parameter/{DRILL_NAMES}"),), condition)]
@@ -134,5 +128,5 @@ FAMILY = Family(
     },
     figures=("write-read",),
     events=(ParameterReadBack,),
-    result_handlers={ParameterReadBack: _read_back_on_timeline},
+    result_handlers={ParameterReadBack: on_timeline("{name} read back after {reads} read(s)")},
 )
