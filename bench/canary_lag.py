@@ -7,7 +7,8 @@ Starts a lab in this process, records the lag its S3 model gives each canary
 scenario for the `orders-data` target with `drtool run`, and compares each
 canary's measured lag (from the journal) with the injected one. The goal: within
 2% of the injected lag, or 0.5 world seconds, whichever is larger. S3 dates
-objects to the whole second, which bounds what LastModified can tell.
+objects to the whole second, so the drill narrows each lag with its own polls
+(one listing of the canary prefix per look, 1% of the time waited apart).
 """
 
 from __future__ import annotations

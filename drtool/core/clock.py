@@ -177,11 +177,13 @@ def poll_until(
     *,
     clock: Clock,
     deadline: float,
-    interval: float = 30.0,
+    interval: float | Callable[[float], float] = 30.0,
     what: str = "a condition",
     on_poll: Callable[[T], None] | None = None,
 ) -> T:
     """Call `probe` every `interval` world seconds until `done(result)`, for at most `deadline` world seconds.
+
+    `interval` may be a function of the world seconds waited so far, for polls that look closely at first.
 
     Built on tenacity so that every wait in drtool shares one bounded mechanism.
     Exceptions from `probe` propagate at once: a failed probe fails the drill.
@@ -196,13 +198,16 @@ def poll_until(
             on_poll(result)
         return result
 
+    def next_wait(retry_state: tenacity.RetryCallState | None = None) -> float:
+        return interval(watch.elapsed) if callable(interval) else interval
+
     def past_deadline(retry_state: tenacity.RetryCallState) -> bool:
-        return watch.elapsed + interval > deadline
+        return watch.elapsed + next_wait() > deadline
 
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_result(lambda result: not done(result)),
         stop=past_deadline,
-        wait=tenacity.wait_fixed(interval),
+        wait=next_wait,
         # A worker thread's wait ends when the run is stopped: signals only reach the main thread.
         sleep=lambda seconds: process_interrupts().pause(clock, seconds),
         reraise=True,

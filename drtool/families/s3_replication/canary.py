@@ -28,6 +28,7 @@ from drtool.families.s3_replication.target import MULTIPART_THRESHOLD, PART_SIZE
 from drtool.services.cloudwatch.probes import metric_statistics
 from drtool.services.kms.probes import describe_key
 from drtool.services.s3 import actions, probes
+from drtool.services.s3.listing import list_objects
 
 CANARY = "s3-canary"
 
@@ -37,12 +38,19 @@ class Canary:
     key: str
     size: int
     sha256: str  # hex digest of what was written
-    written_at: datetime  # our clock, just before the write
+    written_at: datetime  # our clock, just before the request that makes the object visible
+    write_returned: datetime | None = None  # our clock, once S3 acknowledged that request
+    missed_at: datetime | None = None  # our clock, before the latest listing of the replica that lacked it
+    listed_at: datetime | None = None  # our clock, after the first listing of the replica that held it
     source: dict[str, Any] | None = None  # HeadObject of the source once replicated
     replica: dict[str, Any] | None = None  # HeadObject of the replica
-    seen_at: datetime | None = None  # when a poll first saw the replica
     lag_s: float | None = None
+    lag_uncertainty_s: float | None = None  # half the width of the interval the lag is known to lie in
     lag_source: str = ""
+
+    @property
+    def settled(self) -> bool:
+        return self.replica is not None
 
 
 def canary_key(run_id: str, target: str, index: int, size: int) -> str:
@@ -54,9 +62,13 @@ def canary_run_id(key: str) -> str | None:
     return key[len(CANARY_PREFIX):].split("/", 1)[0] or None
 
 
-def _poll_interval(target: S3ReplicationTarget) -> float:
-    # About a hundred looks within the objective, never more than one every second nor fewer than one every 30.
-    return min(30.0, max(1.0, target.objectives.max_lag.total_seconds() / 100))
+def _poll_interval(target: S3ReplicationTarget) -> Callable[[float], float]:
+    """Look again after 1% of the time waited so far, so an arrival is placed within about 1% of its lag.
+
+    Never more often than every quarter second, nor less often than a hundredth of the objective.
+    """
+    ceiling = max(1.0, target.objectives.max_lag.total_seconds() / 100)
+    return lambda waited: min(ceiling, max(0.25, waited / 100))
 
 
 def _wait_deadline(target: S3ReplicationTarget) -> float:
@@ -94,7 +106,12 @@ def write_canaries(ctx: S3DrillContext) -> list[Canary]:
         ))
         body = os.urandom(size)
         canary = Canary(key, size, hashlib.sha256(body).hexdigest(), ctx.clock.now())
-        version = _write_one(ctx.s3_source, target.source_bucket, key, body, settings)
+
+        def committing(canary: Canary = canary) -> None:
+            canary.written_at = ctx.clock.now()
+
+        version = _write_one(ctx.s3_source, target.source_bucket, key, body, settings, committing)
+        canary.write_returned = ctx.clock.now()
         ctx.teardown.created(resource, arn=f"arn:aws:s3:::{target.source_bucket}/{key}", version=version, size=size)
         ctx.progress(f"wrote canary {key} ({size} B)")
         canaries.append(canary)
@@ -103,38 +120,60 @@ def write_canaries(ctx: S3DrillContext) -> list[Canary]:
 
 @calls(actions.put_object, actions.start_multipart_upload, actions.upload_part, actions.complete_multipart_upload,
        actions.abort_multipart_upload)
-def _write_one(s3: Any, bucket: str, key: str, body: bytes, settings: dict[str, Any]) -> str | None:
-    """One canary: a single PutObject, or a multipart upload from the threshold up, as large production objects are."""
+def _write_one(s3: Any, bucket: str, key: str, body: bytes, settings: dict[str, Any],
+               committing: Callable[[], None]) -> str | None:
+    """One canary: a single PutObject, or a multipart upload from the threshold up, as large production objects are.
+
+    `committing` runs just before the request that makes the object exist, where replication starts from.
+    """
     if len(body) < MULTIPART_THRESHOLD:
+        committing()
         return actions.put_object(s3, bucket, key, body, **settings).get("VersionId")
     upload = actions.start_multipart_upload(s3, bucket, key, **settings)
     try:
         parts = [actions.upload_part(s3, bucket, key, upload, number, body[start:start + PART_SIZE])
                  for number, start in enumerate(range(0, len(body), PART_SIZE), start=1)]
+        committing()
         return actions.complete_multipart_upload(s3, bucket, key, upload, parts).get("VersionId")
     except BaseException:
         actions.abort_multipart_upload(s3, bucket, key, upload)
         raise
 
 
-@calls(dr(probes.head_object), primary(probes.head_object))
+@calls(dr(list_objects), dr(probes.head_object), primary(probes.head_object))
 def wait_for_replicas(ctx: S3DrillContext, canaries: list[Canary]) -> list[Canary]:
-    """Poll until every canary is in the replica and its source has left PENDING, bounded by twice the maximum lag."""
+    """Poll until every canary is in the replica and its source has left PENDING, bounded by twice the maximum lag.
+
+    Each look is one listing of the run's canary prefix in the replica, however many canaries are still
+    awaited, so the moment each arrives is bracketed closely; HEAD requests follow only for the new arrivals.
+    """
     target = ctx.target
+    prefix = canary_key(ctx.run_id, ctx.name, 0, 0).rsplit("/", 1)[0] + "/"
 
     def look() -> list[Canary]:
-        for canary in (c for c in canaries if c.seen_at is None):
-            replica = probes.head_object(ctx.s3_replica, target.replica_bucket, canary.key)
-            if replica is None:
-                continue
+        awaited = [c for c in canaries if c.listed_at is None]
+        if awaited:
+            before = ctx.clock.now()
+            present = {item["Key"] for item in list_objects(ctx.s3_replica, target.replica_bucket, prefix)}
+            after = ctx.clock.now()
+            for canary in awaited:
+                if canary.key in present:
+                    canary.listed_at = after
+                else:
+                    canary.missed_at = before
+        for canary in (c for c in canaries if c.listed_at is not None and not c.settled):
             source = probes.head_object(ctx.s3_source, target.source_bucket, canary.key)
             if source is not None and source.get("ReplicationStatus") == "PENDING":
                 continue  # S3 may show the replica a moment before the source's status settles
-            canary.seen_at, canary.source, canary.replica = ctx.clock.now(), source, replica
-            canary.lag_s, canary.lag_source = _lag(canary)
+            replica = probes.head_object(ctx.s3_replica, target.replica_bucket, canary.key)
+            if replica is None:
+                continue
+            canary.source, canary.replica = source, replica
+            canary.lag_s, canary.lag_uncertainty_s, canary.lag_source = _lag(canary)
             ctx.journal.emit(CanaryReplicated(test=ctx.test, target=ctx.name, key=canary.key, size=canary.size,
-                                              lag_s=round(canary.lag_s, 3), source=canary.lag_source))
-        return [c for c in canaries if c.seen_at is None]
+                                              lag_s=round(canary.lag_s, 3), source=canary.lag_source,
+                                              uncertainty_s=round(canary.lag_uncertainty_s, 3)))
+        return [c for c in canaries if not c.settled]
 
     try:
         poll_until(look, lambda missing: not missing, clock=ctx.clock, deadline=_wait_deadline(target),
@@ -152,13 +191,25 @@ def wait_for_replicas(ctx: S3DrillContext, canaries: list[Canary]) -> list[Canar
     return canaries
 
 
-def _lag(canary: Canary) -> tuple[float, str]:
-    """Replica's LastModified minus the source's: AWS's own moments. A poll's observation only when AWS gives none."""
-    source, replica = (canary.source or {}).get("LastModified"), (canary.replica or {}).get("LastModified")
-    if source is not None and replica is not None:
-        return max(0.0, (replica - source).total_seconds()), "LastModified"
-    assert canary.seen_at is not None
-    return max(0.0, (canary.seen_at - canary.written_at).total_seconds()), "poll"
+def _lag(canary: Canary) -> tuple[float, float, str]:
+    """The lag, how closely it is known, and from what: the midpoint of the bounds we hold.
+
+    Our polls bound it on our own clock: the replica arrived after the last listing that lacked it and before
+    the first that held it. The replica's LastModified narrows that: AWS dates it to the whole second, on a
+    clock ours agrees with unless skewed, and a skewed clock shows as bounds that do not meet. The source's
+    LastModified cannot serve: for a multipart object it is when the upload began, not when it completed.
+    """
+    assert canary.listed_at is not None and canary.write_returned is not None
+    low = max(0.0, (canary.missed_at - canary.write_returned).total_seconds()) if canary.missed_at else 0.0
+    high = (canary.listed_at - canary.written_at).total_seconds()
+    arrived = (canary.replica or {}).get("LastModified")
+    if arrived is not None:
+        aws_low = (arrived - canary.write_returned).total_seconds()
+        aws_high = (arrived + timedelta(seconds=1) - canary.written_at).total_seconds()
+        if max(low, aws_low) <= min(high, aws_high):
+            low, high = max(low, aws_low), min(high, aws_high)
+            return (low + high) / 2, (high - low) / 2, "LastModified and polls"
+    return (low + high) / 2, (high - low) / 2, "polls"
 
 
 @calls(dr(describe_key), dr(probes.object_sha256))
@@ -202,7 +253,8 @@ def percentile(values: list[float], percent: float) -> float:
 def lag_measurements(ctx: S3DrillContext, canaries: list[Canary]) -> list[Measurement]:
     lags = [c.lag_s for c in canaries if c.lag_s is not None]
     sources = sorted({c.lag_source for c in canaries})
-    source = " and ".join(sources) + (" (poll: AWS gave no LastModified)" if "poll" in sources else "")
+    uncertainty = max(c.lag_uncertainty_s or 0.0 for c in canaries)
+    source = " / ".join(sources) + f", each within ±{uncertainty:.2f}s"
     objective = ctx.target.objectives.max_lag.total_seconds()
     return [
         Measurement(ctx.name, f"lag {label}", value, objective, source,

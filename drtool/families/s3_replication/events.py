@@ -16,7 +16,8 @@ class CanaryReplicated(Event):
     key: str
     size: int
     lag_s: float
-    source: str  # "LastModified" (AWS's moments on both sides) or "poll"
+    source: str  # what bounded the lag: "LastModified and polls", "LastModified" or "polls"
+    uncertainty_s: float = 0.0  # the lag lies within this of lag_s
 
 
-RESULT_HANDLERS = {CanaryReplicated: on_timeline("{key} ({size} B) replicated after {lag_s:.1f}s ({source})")}
+RESULT_HANDLERS = {CanaryReplicated: on_timeline("{key} ({size} B) replicated after {lag_s:.1f}s ±{uncertainty_s:.1f}s ({source})")}
