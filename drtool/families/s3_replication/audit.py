@@ -93,16 +93,20 @@ def audit_replication(
     prefix: str = "",
     sample: Sample | None = None,
     in_flight_s: float = 0.0,
+    replicated_prefixes: tuple[str, ...] = (),
     now: datetime,
 ) -> AuditReport:
     """Compare the source bucket with its replica under `prefix`; every key is listed, `sample` sets the checksum checks.
 
     An object PENDING for less than `in_flight_s` world seconds is on its way (a live bucket always has some), not stuck.
+    An object with no replication status under one of `replicated_prefixes` (where an enabled rule replicates every
+    object) was written before the rule: S3 will never replicate it, so it is missing, however young.
     """
     report = AuditReport()
     chosen = _Chooser(sample)
     # Work that needs a HeadObject waits in batches, so memory stays flat however much of it there is.
-    absent = _Batch(lambda items: _explain_absences(report, source_s3, replica_s3, source_bucket, replica_bucket, items, now, in_flight_s))
+    absent = _Batch(lambda items: _explain_absences(report, source_s3, replica_s3, source_bucket, replica_bucket, items, now,
+                                                    in_flight_s, replicated_prefixes))
     etag_differs = _Batch(lambda keys: _compare_checksums(report, source_s3, replica_s3, source_bucket, replica_bucket, keys, etag_differs=True))
     checksums = _Batch(lambda keys: _compare_checksums(report, source_s3, replica_s3, source_bucket, replica_bucket, keys))
     source = read_ahead(list_objects(source_s3, source_bucket, prefix))
@@ -152,7 +156,7 @@ def _merge(source: Iterator[dict], replica: Iterator[dict]) -> Iterator[tuple[di
 
 
 def _explain_absences(report: AuditReport, source_s3: Any, replica_s3: Any, source_bucket: str, replica_bucket: str,
-                      listed: list[dict], now: datetime, in_flight_s: float) -> None:
+                      listed: list[dict], now: datetime, in_flight_s: float, replicated_prefixes: tuple[str, ...]) -> None:
     def look(item: dict) -> tuple[dict, bool]:
         head = head_object(source_s3, source_bucket, item["Key"]) or {}
         # COMPLETED after the replica was listed: it landed while the audit ran, so look at the replica again.
@@ -164,10 +168,11 @@ def _explain_absences(report: AuditReport, source_s3: Any, replica_s3: Any, sour
             if landed:
                 report.replica_objects += 1
             else:
-                _explain_absence(report, item, head, now, in_flight_s)
+                _explain_absence(report, item, head, now, in_flight_s, replicated_prefixes)
 
 
-def _explain_absence(report: AuditReport, listed: dict, head: dict, now: datetime, in_flight_s: float) -> None:
+def _explain_absence(report: AuditReport, listed: dict, head: dict, now: datetime, in_flight_s: float,
+                     replicated_prefixes: tuple[str, ...]) -> None:
     key = listed["Key"]
     status = head.get("ReplicationStatus")
     modified = head.get("LastModified") or listed.get("LastModified")
@@ -184,6 +189,8 @@ def _explain_absence(report: AuditReport, listed: dict, head: dict, now: datetim
         report.pending.add(f"{key}: PENDING{age}")
     elif status == "FAILED":
         report.failed.add(f"{key}: FAILED{age}")
+    elif key.startswith(replicated_prefixes):
+        report.missing.add(f"{key}: no replication status, written before the rule that covers it{age}")
     else:
         report.unreplicated.add(f"{key}: no replication status{age}")
 

@@ -33,6 +33,17 @@ def covers_canaries(rule: dict[str, Any]) -> bool:
     return CANARY_PREFIX.startswith(rule_prefix(rule)) and not rule_tags(rule)
 
 
+@calls(probes.replication_configuration)
+def replicated_prefixes(s3: Any, source: str, replica: str) -> tuple[str, ...]:
+    """The prefixes under which enabled rules replicate every object from `source` to `replica`.
+
+    A rule with a tag filter is left out: an object without those tags is rightly not replicated.
+    """
+    rules = (probes.replication_configuration(s3, source) or {}).get("Rules") or []
+    return tuple(rule_prefix(rule) for rule in rules
+                 if rule.get("Status") == "Enabled" and destination_bucket(rule) == replica and not rule_tags(rule))
+
+
 def destination_bucket(rule: dict[str, Any]) -> str:
     return str((rule.get("Destination") or {}).get("Bucket", "")).rsplit(":", 1)[-1]
 

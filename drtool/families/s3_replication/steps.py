@@ -102,16 +102,18 @@ def metrics_met(target: TargetRun, window_metrics: WindowMetrics) -> None:
 
 
 @when("the replica is audited against the source", target_fixture="audit_report")
-@calls(audit_replication)
+@calls(audit_replication, config.replicated_prefixes)
 def audit(target: TargetRun):
     t, run = target.target, target.run
     sample = None
     if t.audit.sample_percent is not None or t.audit.sample_keys is not None:
         sample = Sample(percent=t.audit.sample_percent, keys=t.audit.sample_keys)
+    source_s3 = target.client("s3", run.drill.primary_region)
     return audit_replication(
-        target.client("s3", run.drill.primary_region), target.client("s3", run.drill.dr_region),
+        source_s3, target.client("s3", run.drill.dr_region),
         t.source_bucket, t.replica_bucket, prefix=t.audit.prefix, sample=sample, now=run.clock.now(),
         in_flight_s=t.objectives.max_lag.total_seconds(),
+        replicated_prefixes=config.replicated_prefixes(source_s3, t.source_bucket, t.replica_bucket),
     )
 
 
