@@ -206,3 +206,14 @@ def drill_file(tmp_path: Path, *targets: str, source: Path = SANDBOX_DRILL, **ob
     path = tmp_path / "drill.yaml"
     path.write_text(yaml.safe_dump(drill, sort_keys=False))
     return path
+
+
+def as_role(lab: Lab, role_arn: str, session_name: str = "drtool-test"):
+    """`client(service, region)` for clients signed with credentials STS issued for `role_arn` (assumed with the
+    lab's default identity), as a user's script acting as that role would build them."""
+    credentials = client(lab, "sts", PRIMARY_REGION).assume_role(
+        RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+    session = boto3.session.Session(aws_access_key_id=credentials["AccessKeyId"],
+                                    aws_secret_access_key=credentials["SecretAccessKey"],
+                                    aws_session_token=credentials["SessionToken"])
+    return lambda service, region=DR_REGION: session.client(service, region_name=region, endpoint_url=lab.endpoint)

@@ -23,6 +23,7 @@ from drtool.core.clock import CLOCK_ENV, ScaledClock
 from drtool.sandbox.faults import validate_faults
 from drtool.sandbox.requests import ProductionNames, RecordingMiddleware, RequestLog
 from drtool.sandbox.seed import (
+    ADMIN_USER,
     PRIMARY_REGION,
     SeedClients,
     SeededWorld,
@@ -33,7 +34,6 @@ from drtool.sandbox.seed import (
 from drtool.sandbox.world import World, WorldSettings
 
 LOOPBACK = "127.0.0.1"
-ADMIN_USER = "drtool-lab-admin"
 
 # moto's backends are process-global, so two labs in one process would share (and reset) one world.
 _active_lab_lock = threading.Lock()

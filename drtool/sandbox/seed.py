@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import boto3
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.utils import unix_time
 from moto.ec2.models import ec2_backends
 from moto.rds.models import rds_backends
 from moto.s3.models import FakeKey, s3_backends
@@ -25,7 +26,15 @@ from moto.secretsmanager.models import secretsmanager_backends
 
 from drtool.core.tagging import CANARY_PREFIX, NAME_PREFIX
 from drtool.sandbox.backups import BACKUP_INTERVAL, NightlyBackups
-from drtool.sandbox.kms_model import DR_KEY_DISABLED, find_key
+from drtool.sandbox.kms_model import (
+    DR_KEY_DISABLED,
+    DR_KEY_POLICY_GRANTS_DENIED_ROLE,
+    DR_REPLICA_MISSING_APP_GRANT,
+    ROTATION_OFF,
+    catch_up_rotations,
+    find_key,
+    own_replica,
+)
 from drtool.sandbox.rds_model import NO_DR_SNAPSHOT
 from drtool.sandbox.requests import ProductionNames
 from drtool.sandbox.s3_model import (
@@ -37,6 +46,12 @@ from drtool.sandbox.s3_model import (
     AppWrite,
     PastOperation,
     ReplicationRoute,
+)
+from drtool.sandbox.secrets_model import (
+    SECRET_REPLICA_OUT_OF_SYNC,
+    SECRET_ROTATION_OFF,
+    keep_replica_keys,
+    set_replica_status,
 )
 from drtool.sandbox.world import WorldSettings
 
@@ -92,6 +107,83 @@ MISSING_REPLICA_COUNT = 3
 PRE_RULE_COUNT = 2
 
 SECRET_NAME = "prod/orders/db-credentials"
+SECRET_DR_KEY_ALIAS = "alias/dr-secrets"  # the replica's key in the DR region (the primary's: the same alias there)
+SECRET_ROTATION_DAYS = 30  # RotationRules.AutomaticallyAfterDays
+SECRET_ROTATION_LAMBDA_ARN = f"arn:aws:lambda:{PRIMARY_REGION}:{ACCOUNT_ID}:function:orders-db-credentials-rotation"
+SECRET_LAST_ROTATED_AGO = timedelta(days=12)  # the last rotation, before the lab's start (world time)
+# Under secret-replica-out-of-sync, the DR replica's status and message.
+SECRET_REPLICA_FAILED_STATUS = "Failed"
+SECRET_REPLICA_FAILED_MESSAGE = (f"Replication failed: the latest version of {SECRET_NAME} could not be replicated "
+                                 f"to {DR_REGION}.")
+
+# KMS: every data-class key is a multi-region key, primary in PRIMARY_REGION and its replica in DR_REGION, under the
+# same alias (key_alias) in both; automatic rotation (shared by the replica) every KEY_ROTATION_PERIOD_DAYS.
+MULTI_REGION_DATA_CLASSES = DATA_CLASSES
+KEY_ROTATION_PERIOD_DAYS = 180
+KEYS_CREATED_AGO = timedelta(days=412)  # so the last automatic rotation was 52 days before the lab's start
+# The data classes whose DR key the KMS faults change (dr-key-policy-grants-denied-role, dr-replica-missing-app-grant,
+# rotation-off).
+KMS_FAULT_DATA_CLASS = "secrets"
+
+# The lab's administrator user when IAM is enforced (drtool.sandbox.lab makes it); the roles trust it.
+ADMIN_USER = "drtool-lab-admin"
+# Who may use the DR keys (their key policies name these roles) and who must never decrypt production data.
+APP_ROLE = "orders-app"  # the application: Encrypt, Decrypt, GenerateDataKey*; reads the secret and its replica
+DR_OPERATOR_ROLE = "dr-operator"  # runs recovery: uses and describes the keys, reads the secret
+DENIED_ROLE = "analytics-readonly"  # broad read-only IAM policy (kms:Decrypt and GetSecretValue on *): only the key
+                                    # policies keep it out of production data
+ROLE_NAMES = (APP_ROLE, DR_OPERATOR_ROLE, DENIED_ROLE)
+
+
+def role_arn(name: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"
+
+
+APP_ROLE_ARN = role_arn(APP_ROLE)
+DR_OPERATOR_ROLE_ARN = role_arn(DR_OPERATOR_ROLE)
+DENIED_ROLE_ARN = role_arn(DENIED_ROLE)
+ACCOUNT_ROOT_ARN = f"arn:aws:iam::{ACCOUNT_ID}:root"
+ADMIN_USER_ARN = f"arn:aws:iam::{ACCOUNT_ID}:user/{ADMIN_USER}"
+# Who may assume the roles: the account, and the lab's admin user (IAM enforced). moto judges trust only when IAM is
+# enforced, so the lab's default `testing` identity (arn:aws:sts::<account>:user/moto, no valid principal) can too.
+ROLE_TRUSTED_PRINCIPALS = (ACCOUNT_ROOT_ARN, ADMIN_USER_ARN)
+
+# The key-policy statements the seeded keys carry, by Sid.
+KEY_ADMIN_SID = "KeyAdministration"
+APP_USE_SID = "ApplicationUse"
+DR_OPERATOR_SID = "DrOperatorUse"
+REPLICATION_USE_SID = "S3ReplicationUse"
+DENIED_ROLE_GRANT_SID = "AnalyticsDecrypt"  # only under dr-key-policy-grants-denied-role
+KEY_ADMIN_ACTIONS = (
+    "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*",
+    "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion", "kms:ReplicateKey", "kms:RotateKeyOnDemand",
+)
+KEY_USE_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
+DR_OPERATOR_ACTIONS = (*KEY_USE_ACTIONS, "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListKeyRotations",
+                       "kms:ListResourceTags", "kms:ListAliases")
+
+
+def key_policy(data_class: str, *, app_grant: bool = True, denied_role_decrypt: bool = False) -> dict:
+    """A data-class key's policy. The account may administer the key (IAM decides who, among its principals), but
+    not use it: only the roles named here may encrypt and decrypt, so an IAM policy alone never opens the data."""
+    statements = [
+        {"Sid": KEY_ADMIN_SID, "Effect": "Allow", "Principal": {"AWS": ACCOUNT_ROOT_ARN},
+         "Action": list(KEY_ADMIN_ACTIONS), "Resource": "*"},
+    ]
+    if app_grant:
+        statements.append({"Sid": APP_USE_SID, "Effect": "Allow", "Principal": {"AWS": APP_ROLE_ARN},
+                           "Action": list(KEY_USE_ACTIONS), "Resource": "*"})
+    statements.append({"Sid": DR_OPERATOR_SID, "Effect": "Allow", "Principal": {"AWS": DR_OPERATOR_ROLE_ARN},
+                       "Action": list(DR_OPERATOR_ACTIONS), "Resource": "*"})
+    if data_class == "s3":
+        statements.append({"Sid": REPLICATION_USE_SID, "Effect": "Allow",
+                           "Principal": {"AWS": role_arn(REPLICATION_ROLE_NAME)},
+                           "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"})
+    if denied_role_decrypt:
+        statements.append({"Sid": DENIED_ROLE_GRANT_SID, "Effect": "Allow", "Principal": {"AWS": DENIED_ROLE_ARN},
+                           "Action": "kms:Decrypt", "Resource": "*"})
+    return {"Version": "2012-10-17", "Id": f"dr-{data_class}-key-policy", "Statement": statements}
 
 
 def latest_backup_before(now: datetime) -> datetime:
@@ -117,6 +209,8 @@ class SeededWorld:
     subnet_ids: dict[str, list[str]] = field(default_factory=dict)
     snapshots: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (region, instance) -> ids, newest first
     secret_arn: str = ""
+    secret_replica_arn: str = ""  # the secret's replica in the DR region
+    role_arns: dict[str, str] = field(default_factory=dict)  # APP_ROLE, DR_OPERATOR_ROLE, DENIED_ROLE -> ARN
     # World time the seeded history is anchored to (seeding itself takes world time at high scales).
     seeded_at: datetime | None = None
 
@@ -150,15 +244,15 @@ def seed(clients: "SeedClients", world: "World") -> SeededWorld:
     """Build the production world on a freshly reset moto, through `clients` pointed at it."""
     now = world.now()
     seeded = SeededWorld(seeded_at=now)
-    for region in REGIONS:
-        _seed_keys(clients, region, seeded)
+    _seed_roles(clients, seeded)
+    _seed_keys(clients, world, seeded, now)
     _seed_network(clients, PRIMARY_REGION, PRIMARY_SUBNET_GROUP, PRIMARY_SECURITY_GROUP_NAME, "10.40.0.0/16", seeded)
     _seed_network(clients, DR_REGION, DR_SUBNET_GROUP, DR_SECURITY_GROUP_NAME, "10.42.0.0/16", seeded)
     _seed_databases(clients, seeded, now)
     if not world.has_fault(NO_DR_SNAPSHOT):
         _seed_dr_snapshot_copies(clients, seeded, now)
     _seed_buckets(clients, world, seeded, now)
-    _seed_secret(clients, seeded)
+    _seed_secret(clients, world, seeded, now)
     if world.has_fault(DR_KEY_DISABLED):
         for data_class in DR_KEY_DISABLED_CLASSES:
             # By key id: moto's disable_key fails when given an ARN.
@@ -187,29 +281,90 @@ class SeedClients:
         return self._cache[(service, region)]
 
 
-def _seed_keys(clients: SeedClients, region: str, seeded: SeededWorld) -> None:
-    kms = clients.get("kms", region)
+def _seed_roles(clients: SeedClients, seeded: SeededWorld) -> None:
+    iam = clients.get("iam", PRIMARY_REGION)
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": list(ROLE_TRUSTED_PRINCIPALS)}, "Action": "sts:AssumeRole"}]}
+    key_arns = [f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/*" for region in REGIONS]
+    secret_arns = [f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:{SECRET_NAME}-*" for region in REGIONS]
+    identity = {
+        APP_ROLE: [
+            {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"],
+             "Resource": key_arns},
+            {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+             "Resource": secret_arns},
+        ],
+        DR_OPERATOR_ROLE: [
+            {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                                           "kms:Describe*", "kms:Get*", "kms:List*"], "Resource": key_arns},
+            {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret",
+                                           "secretsmanager:ListSecrets"], "Resource": "*"},
+        ],
+        # Read-only on everything, decryption included: the key policies are what keep it from production data.
+        DENIED_ROLE: [
+            {"Effect": "Allow", "Action": ["kms:Describe*", "kms:Get*", "kms:List*", "kms:Decrypt",
+                                           "secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret",
+                                           "secretsmanager:ListSecrets", "s3:Get*", "s3:List*", "rds:Describe*"],
+             "Resource": "*"},
+        ],
+    }
+    for name in ROLE_NAMES:
+        seeded.role_arns[name] = iam.create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), Tags=PRODUCTION_TAGS)["Role"]["Arn"]
+        iam.put_role_policy(RoleName=name, PolicyName=f"{name}-access", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": identity[name]}))
+
+
+def _seed_keys(clients: SeedClients, world: "World", seeded: SeededWorld, now: datetime) -> None:
+    primary_kms, dr_kms = clients.get("kms", PRIMARY_REGION), clients.get("kms", DR_REGION)
+    created = now - KEYS_CREATED_AGO
     for data_class, component in DATA_CLASS_COMPONENTS.items():
-        key = kms.create_key(
-            Description=f"DR {data_class} data key ({region})",
-            Tags=[
-                {"TagKey": "DataClass", "TagValue": data_class},
-                {"TagKey": "Component", "TagValue": component},
-                {"TagKey": "Environment", "TagValue": "production"},
-            ],
-        )["KeyMetadata"]
-        kms.create_alias(AliasName=key_alias(data_class), TargetKeyId=key["KeyId"])
-        kms.enable_key_rotation(KeyId=key["KeyId"])
-        seeded.key_arns[(region, data_class)] = key["Arn"]
-    if region == PRIMARY_REGION:
-        key = kms.create_key(
-            Description="Orders archive data key",
-            Tags=[{"TagKey": "DataClass", "TagValue": "s3"}, {"TagKey": "Component", "TagValue": "archive"},
-                  {"TagKey": "Environment", "TagValue": "production"}],
-        )["KeyMetadata"]
-        kms.create_alias(AliasName=ARCHIVE_KEY_ALIAS, TargetKeyId=key["KeyId"])
-        kms.enable_key_rotation(KeyId=key["KeyId"])
-        seeded.archive_key_arn = key["Arn"]
+        tags = [
+            {"TagKey": "DataClass", "TagValue": data_class},
+            {"TagKey": "Component", "TagValue": component},
+            {"TagKey": "Environment", "TagValue": "production"},
+        ]
+        policy = key_policy(data_class)
+        multi_region = data_class in MULTI_REGION_DATA_CLASSES
+        primary = primary_kms.create_key(Description=f"DR {data_class} data key ({PRIMARY_REGION})", Tags=tags,
+                                         Policy=json.dumps(policy), MultiRegion=multi_region)["KeyMetadata"]
+        primary_kms.create_alias(AliasName=key_alias(data_class), TargetKeyId=primary["KeyId"])
+        primary_key = find_key(primary["Arn"], PRIMARY_REGION)
+        assert primary_key is not None
+        primary_key.creation_date = unix_time(created)
+        # Rotating every period since it was created: catching up records those automatic rotations.
+        primary_key.key_rotation_status = True
+        primary_key.rotation_period_in_days = KEY_ROTATION_PERIOD_DAYS
+        primary_key.rotation_anchor = created
+        catch_up_rotations(primary_key, now)
+        if multi_region:
+            dr = primary_kms.replicate_key(KeyId=primary["KeyId"], ReplicaRegion=DR_REGION)["ReplicaKeyMetadata"]
+            replica_key = find_key(dr["Arn"], DR_REGION)
+            assert replica_key is not None
+            own_replica(primary_key, replica_key, unix_time(created))
+            dr_kms.update_key_description(KeyId=dr["KeyId"], Description=f"DR {data_class} data key ({DR_REGION})")
+            dr_kms.tag_resource(KeyId=dr["KeyId"], Tags=tags)
+        else:
+            dr = dr_kms.create_key(Description=f"DR {data_class} data key ({DR_REGION})", Tags=tags,
+                                   Policy=json.dumps(policy))["KeyMetadata"]
+            dr_kms.enable_key_rotation(KeyId=dr["KeyId"])
+        dr_kms.create_alias(AliasName=key_alias(data_class), TargetKeyId=dr["KeyId"])
+        if data_class == KMS_FAULT_DATA_CLASS:
+            policy = key_policy(data_class, app_grant=not world.has_fault(DR_REPLICA_MISSING_APP_GRANT),
+                                denied_role_decrypt=world.has_fault(DR_KEY_POLICY_GRANTS_DENIED_ROLE))
+            if world.has_fault(ROTATION_OFF):
+                primary_kms.disable_key_rotation(KeyId=primary["KeyId"])
+        dr_kms.put_key_policy(KeyId=dr["KeyId"], PolicyName="default", Policy=json.dumps(policy))
+        seeded.key_arns[(PRIMARY_REGION, data_class)] = primary["Arn"]
+        seeded.key_arns[(DR_REGION, data_class)] = dr["Arn"]
+    key = primary_kms.create_key(
+        Description="Orders archive data key",
+        Tags=[{"TagKey": "DataClass", "TagValue": "s3"}, {"TagKey": "Component", "TagValue": "archive"},
+              {"TagKey": "Environment", "TagValue": "production"}],
+    )["KeyMetadata"]
+    primary_kms.create_alias(AliasName=ARCHIVE_KEY_ALIAS, TargetKeyId=key["KeyId"])
+    primary_kms.enable_key_rotation(KeyId=key["KeyId"])
+    seeded.archive_key_arn = key["Arn"]
 
 
 def _seed_network(clients: SeedClients, region: str, subnet_group: str, sg_name: str, cidr: str,
@@ -484,20 +639,35 @@ def _seed_s3_faults(clients: SeedClients, world: "World", seeded: SeededWorld, r
             ReplicationConfiguration=_replication_configuration(role_arn, seeded.key_arn("s3", DR_REGION), "Disabled"))
 
 
-def _seed_secret(clients: SeedClients, seeded: SeededWorld) -> None:
+def _seed_secret(clients: SeedClients, world: "World", seeded: SeededWorld, now: datetime) -> None:
+    replica_regions = [{"Region": DR_REGION, "KmsKeyId": seeded.key_arn("secrets", DR_REGION)}]
     seeded.secret_arn = clients.get("secretsmanager", PRIMARY_REGION).create_secret(
         Name=SECRET_NAME,
         Description="Application credentials for orders-db",
         KmsKeyId=seeded.key_arn("secrets", PRIMARY_REGION),
         SecretString=json.dumps({"username": "orders_app", "password": "not-a-real-password-2",
                                  "host": f"{ORDERS_DB}.{PRIMARY_REGION}.rds.amazonaws.com", "port": 5432}),
-        AddReplicaRegions=[{"Region": DR_REGION, "KmsKeyId": seeded.key_arn("secrets", DR_REGION)}],
+        AddReplicaRegions=replica_regions,
         Tags=PRODUCTION_TAGS,
     )["ARN"]
-    # moto ignores a replica's KmsKeyId and reports the AWS-managed key; record the one AWS would use.
     secret = secretsmanager_backends[ACCOUNT_ID][PRIMARY_REGION].secrets[seeded.secret_arn]
-    for replica in secret.replicas:
-        replica.config["KmsKeyId"] = seeded.key_arn("secrets", replica.region)
+    # Seeding runs on plain moto, which forgets a replica's key: record it as the lab does for any client.
+    keep_replica_keys(secret, secret.replicas, replica_regions)
+    [replica] = secret.replicas
+    seeded.secret_replica_arn = replica.arn
+    # Rotated by its Lambda every SECRET_ROTATION_DAYS, last SECRET_LAST_ROTATED_AGO (moto would invoke a Lambda).
+    last_rotated = int(unix_time(now - SECRET_LAST_ROTATED_AGO))
+    secret.created_date = int(unix_time(now - KEYS_CREATED_AGO))
+    secret.rotation_requested = True
+    secret.rotation_lambda_arn = SECRET_ROTATION_LAMBDA_ARN
+    secret.auto_rotate_after_days = SECRET_ROTATION_DAYS
+    secret.rotation_enabled = not world.has_fault(SECRET_ROTATION_OFF)
+    secret.last_rotation_date = secret.last_changed_date = last_rotated
+    secret.next_rotation_date = last_rotated + SECRET_ROTATION_DAYS * 86400 if secret.rotation_enabled else None
+    for version in secret.versions.values():
+        version["createdate"] = last_rotated
+    if world.has_fault(SECRET_REPLICA_OUT_OF_SYNC):
+        set_replica_status(replica, SECRET_REPLICA_FAILED_STATUS, SECRET_REPLICA_FAILED_MESSAGE)
 
 
 # --- look-ups by name, for code running in the lab's process -------------------------------------
