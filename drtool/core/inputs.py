@@ -315,7 +315,7 @@ def _writable_ancestor(path: Path) -> tuple[Path | None, str | None]:
     for parent in path.absolute().parents:
         try:
             info = os.stat(parent)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             continue
         except OSError as exc:
             return None, f"cannot look at {parent}: {exc.strerror or exc}"
@@ -335,7 +335,7 @@ def output_file_problems(path: Path | None, option: str) -> list[Problem]:
         return [option_problem(option, f"{str(path)!r} names no file")]
     try:
         info = os.stat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         info = None
     except OSError as exc:
         return [option_problem(option, f"{path}: {exc.strerror or exc}")]
@@ -359,7 +359,7 @@ def output_dir_problems(path: Path | None, option: str) -> list[Problem]:
         return [option_problem(option, "an empty path names no directory")]
     try:
         info = os.stat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         info = None
     except OSError as exc:
         return [option_problem(option, f"{path}: {exc.strerror or exc}")]

@@ -84,8 +84,7 @@ def parse_feature(feature_path: Path) -> Feature:
     try:
         feature = FeatureParser(str(feature_path.parent), feature_path.name).parse()
     except (bdd_exceptions.GherkinParseError, bdd_exceptions.StepError) as exc:
-        message = getattr(exc, "message", None) or str(exc)
-        raise DrillFileError([Problem(file, getattr(exc, "line", None), f"not valid Gherkin: {message}")]) from None
+        raise DrillFileError([Problem(file, getattr(exc, "line", None), f"not valid Gherkin: {_gherkin_message(exc)}")]) from None
     except RecursionError:
         raise DrillFileError([Problem(file, None, "not valid Gherkin: nested too deep")]) from None
     except Exception as exc:  # the Gherkin parser's other complaints (a '# language:' it does not know, ...)
@@ -95,6 +94,13 @@ def parse_feature(feature_path: Path) -> Feature:
         raise DrillFileError([Problem(file, feature.line_number or None, "the feature has no scenarios (a 'Scenario:' line "
                                                                           "with steps); nothing would run")])
     return feature
+
+
+def _gherkin_message(exc: Exception) -> str:
+    """One line: the Gherkin parser's own errors come as 'Unknown parsing error: Parser errors:\n(5:7): problem'."""
+    message = getattr(exc, "message", None) or str(exc)
+    message = re.sub(r"Unknown parsing error: |Parser errors:|\(\d+:\d+\): ", "", message)
+    return " ".join(message.split()).replace(" .", ".")[:300]
 
 
 def _gherkin_line(exc: Exception) -> int | None:

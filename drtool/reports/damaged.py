@@ -16,6 +16,20 @@ from drtool.core import events as ev
 MAX_BAD_RECORDS = 20
 
 
+def _summarize(records: list[dict[str, Any]]) -> RunResult:
+    """The result, proven renderable: a record of the wrong shape fails here, not halfway through the printed report."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from drtool.reports.terminal import print_summary
+
+    result = summarize(_clean(records))
+    result.exit_code()
+    print_summary(Console(file=StringIO(), width=120), result, "")
+    return result
+
+
 def summarize_journal(path: Path) -> tuple[RunResult, list[Problem]]:
     """The run's result from the records that add up, and a problem for each one left out."""
     records, problems = read_journal_checked(path)
@@ -30,13 +44,13 @@ def summarize_journal(path: Path) -> tuple[RunResult, list[Problem]]:
         sound.append(record)
     for _ in range(MAX_BAD_RECORDS):
         try:
-            return summarize(_clean(sound)), sorted(problems, key=lambda p: p.line or 0)
+            return _summarize(sound), sorted(problems, key=lambda p: p.line or 0)
         except Exception as exc:  # a journal is untrusted input: any record may hold anything
             bad = _first_failing(sound)
             problems.append(Problem(str(path), sound[bad]["_line"], f"the {sound[bad]['event']} record does not add up: "
                                                                    f"{type(exc).__name__}: {str(exc)[:120]}"))
             del sound[bad]
-    return summarize(_clean(sound[:1])), sorted(problems, key=lambda p: p.line or 0)
+    return _summarize(sound[:1]), sorted(problems, key=lambda p: p.line or 0)
 
 
 def _clean(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -49,7 +63,7 @@ def _first_failing(records: list[dict[str, Any]]) -> int:
     while low < high:
         middle = (low + high) // 2
         try:
-            summarize(_clean(records[:middle]))
+            _summarize(records[:middle])
         except Exception:
             high = middle
         else:
