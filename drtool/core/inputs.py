@@ -158,8 +158,8 @@ def _check_graph(root: yaml.Node) -> None:
             children = _children(node)
             total = 1 + sum(size[id(child)] for child in children)
             if total > MAX_NODES:
-                raise _Refused(_line(node), f"expands to more than {MAX_NODES:,} values (aliases included); "
-                                            "a drill file needs far fewer, so this looks like an alias bomb")
+                raise _Refused(_line(node), f"holds more than {MAX_NODES:,} values, aliases expanded; "
+                                            "a drill file needs far fewer (is this an alias bomb?)")
             size[key] = total
             continue
         if key in size:
