@@ -164,7 +164,7 @@ def run(
     problems = []
     if fault and not sandbox:
         problems.append(option_problem("--fault", "needs --sandbox: faults are injected into the lab"))
-    problems += _fault_problems(fault) if sandbox else []
+    problems += _fault_problems(fault) if sandbox and fault else []  # the fault registry imports moto
     problems += time_scale_problems(time_scale, sandbox=sandbox)
     problems += output_file_problems(junit_xml, "--junit-xml")
     problems += _journal_dir_problems(journal_dir)
@@ -246,11 +246,12 @@ def sandbox_serve(
 ) -> None:
     """Start the lab and keep it running, printing the environment that points clients at it."""
     from drtool.core.inputs import port_problems, time_scale_problems
-    from drtool.sandbox.lab import Lab
 
-    problems = [*port_problems(port), *time_scale_problems(time_scale), *_fault_problems(fault)]
+    problems = [*port_problems(port), *time_scale_problems(time_scale), *(_fault_problems(fault) if fault else [])]
     if problems:
         _fail_problems("drtool sandbox serve", problems)
+    from drtool.sandbox.lab import Lab  # moto: seconds to import, so only once the input is known good
+
     lab = Lab(time_scale=time_scale, faults=fault, port=port).start()
     try:
         typer.echo(f"drtool sandbox listening on {lab.endpoint} (world time x{time_scale:g}; faults: {', '.join(fault) or 'none'})")
