@@ -51,21 +51,69 @@ def _console(stderr: bool = False):
     return Console(file=sys.stderr if stderr else sys.stdout, highlight=False)
 
 
+MAX_PROBLEMS_SHOWN = 50
+
+
 def _fail_invalid(message: str) -> None:
     # Plain text, never wrapped: editors and CI jump to file:line.
     typer.echo(message, err=True)
     raise typer.Exit(EXIT_INVALID)
 
 
-def _check(path: Path):
+def _problem_lines(problems) -> str:
+    shown = [str(problem) for problem in problems[:MAX_PROBLEMS_SHOWN]]
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        shown.append(f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more")
+    return "\n".join(shown)
+
+
+def _fail_problems(what: str, problems) -> None:
+    """Exit 2 listing every problem, `file:line: problem` or `option --x: problem`, one a line."""
+    count = len(problems)
+    _fail_invalid(f"{what}: {count} problem{'s' if count != 1 else ''}; nothing was run\n{_problem_lines(problems)}")
+
+
+def _checked(path: Optional[Path], problems: list, *, tags: Optional[str] = None):
+    """The checked drill file, or None with its problems added to `problems` (after the options' own)."""
     from drtool.core.model import DrillFileError
     from drtool.drill.validate import check_drill_file
 
+    if path is None:
+        return None
     try:
-        return check_drill_file(path)
+        return check_drill_file(path, tags=tags)
     except DrillFileError as exc:
-        count = len(exc.problems)
-        _fail_invalid(f"{path}: {count} problem{'s' if count != 1 else ''}; nothing was run\n{exc}")
+        problems.extend(exc.problems)
+        return None
+
+
+def _check(path: Path, problems: Optional[list] = None, *, tags: Optional[str] = None):
+    """The checked drill file; exit 2 listing its problems and any found before (the options')."""
+    problems = list(problems or [])
+    loaded = _checked(path, problems, tags=tags)
+    if problems:
+        _fail_problems(str(path), problems)
+    return loaded
+
+
+def _tag_problems(tags: Optional[str]) -> list:
+    from drtool.core.inputs import option_problem
+    from drtool.drill.tags import tag_expression_problem
+
+    problem = tag_expression_problem(tags) if tags else None
+    return [option_problem("-m", problem)] if problem else []
+
+
+def _journal_dir_problems(journal_dir: Optional[Path]) -> list:
+    from drtool.core.inputs import option_problem, output_dir_problems
+    from drtool.core.journal import JOURNAL_DIR_ENV, default_journal_dir
+
+    if journal_dir is not None:
+        return output_dir_problems(journal_dir, "--journal-dir")
+    # The default: the environment's, or the XDG state directory; a bad one is still an input problem.
+    return [option_problem("--journal-dir", f"(not given; the default from {JOURNAL_DIR_ENV} or XDG_STATE_HOME) "
+                                            f"{problem.message}")
+            for problem in output_dir_problems(default_journal_dir(), "--journal-dir")]
 
 
 @app.command()
@@ -83,7 +131,7 @@ def validate(drill_files: list[Path] = typer.Argument(..., metavar="DRILL_FILE..
             continue
         typer.echo(f"{path}: valid ({len(loaded.drill.targets)} targets, {len(loaded.feature_paths)} features)")
     if problems:
-        _fail_invalid("\n".join(str(p) for p in problems))
+        _fail_invalid(_problem_lines(problems))
 
 
 @app.command()
@@ -99,7 +147,7 @@ def run(
     drill_file: Optional[Path] = typer.Argument(None, help="Drill file to run; with --sandbox it defaults to the bundled sandbox drill."),
     sandbox: bool = typer.Option(False, "--sandbox", help="Run against the embedded AWS lab instead of AWS."),
     fault: list[str] = typer.Option([], "--fault", metavar="NAME", help="Inject a sandbox fault (repeatable); see `drtool sandbox faults`."),
-    time_scale: float = typer.Option(120.0, "--time-scale", metavar="N", help="Sandbox world time runs this many times faster than real time."),
+    time_scale: Optional[float] = typer.Option(None, "--time-scale", metavar="N", help="Sandbox world time runs this many times faster than real time (default 120)."),
     junit_xml: Optional[Path] = typer.Option(None, "--junit-xml", metavar="PATH", help="Write JUnit XML here."),
     journal_dir: Optional[Path] = typer.Option(None, "--journal-dir", metavar="DIR", help="Where to write the run journal."),
     tags: Optional[str] = typer.Option(None, "-m", "--tags", metavar="EXPR", help="Select scenarios by tag expression (overrides the drill file)."),
@@ -108,20 +156,29 @@ def run(
 
     Exit 0 met, 1 failed or breached, 2 invalid input, 3 could not run, 130 interrupted (after teardown).
     """
+    from drtool.core.inputs import option_problem, output_file_problems, time_scale_problems
+
     if drill_file is None and not sandbox:
         _fail_invalid("drtool run: give a drill file, or --sandbox to run the bundled sandbox drill")
+    # Every input is checked before anything runs: a bad --junit-xml found after the drill would hide its result.
+    problems = []
     if fault and not sandbox:
-        _fail_invalid("drtool run: --fault needs --sandbox")
+        problems.append(option_problem("--fault", "needs --sandbox: faults are injected into the lab"))
+    problems += _fault_problems(fault) if sandbox and fault else []  # the fault registry imports moto
+    problems += time_scale_problems(time_scale, sandbox=sandbox)
+    problems += output_file_problems(junit_xml, "--junit-xml")
+    problems += _journal_dir_problems(journal_dir)
+    problems += _tag_problems(tags)
     if drill_file is None:
         from drtool.drill.bundled import sandbox_drill
 
         drill_file = sandbox_drill()
-    loaded = _check(drill_file)
+    loaded = _check(drill_file, problems, tags=tags if not _tag_problems(tags) else None)
     from drtool.runner.run import run_drill
 
     lab = None
     if sandbox:
-        lab = _start_lab(time_scale, fault)
+        lab = _start_lab(time_scale if time_scale is not None else 120.0, fault)
     try:
         code = run_drill(loaded, junit_xml=junit_xml, journal_dir=journal_dir, tags=tags, console=_console())
     finally:
@@ -136,32 +193,43 @@ def report(
     junit_xml: Optional[Path] = typer.Option(None, "--junit-xml", help="Write JUnit XML here."),
 ) -> None:
     """Render a run's summary (and JUnit XML) again from its journal, even one a killed run left. Exits as the run did."""
-    from drtool.core.journal import read_journal
+    from drtool.core.inputs import output_file_problems
+    from drtool.core.model import DrillFileError
     from drtool.reports import junit
-    from drtool.core.results import summarize
+    from drtool.reports.damaged import summarize_journal
     from drtool.reports.terminal import print_summary
 
+    problems = output_file_problems(junit_xml, "--junit-xml")
+    if problems:
+        _fail_problems("drtool report", problems)
     try:
-        records = read_journal(journal)
-    except OSError as exc:
-        _fail_invalid(f"{journal}: cannot read the journal: {exc.strerror}")
-    if not records or records[0].get("event") != "run-started":
-        _fail_invalid(f"{journal}: not a drtool run journal")
-    result = summarize(records)
+        result, damage = summarize_journal(journal)
+    except DrillFileError as exc:
+        _fail_invalid(_problem_lines(exc.problems))
     print_summary(_console(), result, str(journal))
     if junit_xml is not None:
         junit.write(result, junit_xml)
+    if damage:
+        # What could be read is shown above; the exit code cannot vouch for a journal with lines missing.
+        _fail_invalid(f"{journal}: the journal is damaged; the report above leaves out {len(damage)} record"
+                      f"{'s' if len(damage) != 1 else ''}\n{_problem_lines(damage)}")
     raise typer.Exit(int(result.exit_code()))
 
 
-def _start_lab(time_scale: float, faults: list[str]):
+def _fault_problems(faults: list[str]) -> list:
+    from drtool.core.inputs import option_problem
     from drtool.sandbox.faults import validate_faults
-    from drtool.sandbox.lab import Lab
 
     try:
         validate_faults(faults)
     except ValueError as exc:
-        _fail_invalid(str(exc))
+        return [option_problem("--fault", str(exc))]
+    return []
+
+
+def _start_lab(time_scale: float, faults: list[str]):
+    from drtool.sandbox.lab import Lab
+
     lab = Lab(time_scale=time_scale, faults=faults).start()
     # The drill's clients find the lab through the standard AWS environment variables.
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
@@ -177,13 +245,13 @@ def sandbox_serve(
     time_scale: float = typer.Option(60.0, "--time-scale", help="World time runs this many times faster than real time."),
 ) -> None:
     """Start the lab and keep it running, printing the environment that points clients at it."""
-    from drtool.sandbox.faults import validate_faults
-    from drtool.sandbox.lab import Lab
+    from drtool.core.inputs import port_problems, time_scale_problems
 
-    try:
-        validate_faults(fault)
-    except ValueError as exc:
-        _fail_invalid(str(exc))
+    problems = [*port_problems(port), *time_scale_problems(time_scale), *(_fault_problems(fault) if fault else [])]
+    if problems:
+        _fail_problems("drtool sandbox serve", problems)
+    from drtool.sandbox.lab import Lab  # moto: seconds to import, so only once the input is known good
+
     lab = Lab(time_scale=time_scale, faults=fault, port=port).start()
     try:
         typer.echo(f"drtool sandbox listening on {lab.endpoint} (world time x{time_scale:g}; faults: {', '.join(fault) or 'none'})")
@@ -231,7 +299,14 @@ def cleanup(
     Exit 0 nothing left, 1 something is left (a deletion failed, or deletion was declined), 2 invalid input,
     3 could not reach AWS.
     """
-    loaded = _check(drill_file) if drill_file is not None else None
+    from drtool.core.inputs import output_dir_problems, run_id_problems
+
+    problems = [*run_id_problems(run_id), *_cleanup_duration_problems(older_than),
+                *(output_dir_problems(journal_dir, "--journal-dir") if journal_dir is not None else _journal_dir_problems(None)),
+                *_cleanup_region_problems(region)]
+    loaded = _checked(drill_file, problems)
+    if problems:
+        _fail_problems("drtool cleanup", problems)
     regions = _cleanup_regions(loaded, region)
     min_age = _cleanup_duration(older_than)
     from drtool.commands.cleanup import find_leftovers, journal_mentions
@@ -269,12 +344,28 @@ def cleanup(
     raise typer.Exit(_remove_and_report(console, clients, clock, ours, journals))
 
 
-def _cleanup_regions(loaded, regions: list[str]) -> list[str]:
+def _cleanup_region_problems(regions: list[str]) -> list:
+    from drtool.core.inputs import option_problem
     from drtool.core.model import known_regions
 
     unknown = [name for name in regions if name not in known_regions()]
-    if unknown:
-        _fail_invalid(f"drtool cleanup: unknown AWS region {', '.join(unknown)}")
+    return [option_problem("--region", f"unknown AWS region {', '.join(repr(name[:40]) for name in unknown)}")] if unknown else []
+
+
+def _cleanup_duration_problems(text: Optional[str]) -> list:
+    from drtool.core.clock import parse_duration
+    from drtool.core.inputs import option_problem
+
+    if text is None:
+        return []
+    try:
+        parse_duration(text)
+    except ValueError as exc:
+        return [option_problem("--older-than", str(exc))]
+    return []
+
+
+def _cleanup_regions(loaded, regions: list[str]) -> list[str]:
     if regions:
         return list(dict.fromkeys(regions))
     if loaded is None:
@@ -285,12 +376,7 @@ def _cleanup_regions(loaded, regions: list[str]) -> list[str]:
 def _cleanup_duration(text: Optional[str]):
     from drtool.core.clock import parse_duration
 
-    if text is None:
-        return None
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        _fail_invalid(f"drtool cleanup: --older-than: {exc}")
+    return None if text is None else parse_duration(text)  # checked by _cleanup_duration_problems
 
 
 def _cleanup_call(call):
@@ -348,8 +434,9 @@ def permissions(
 ) -> None:
     """Print the least-privilege IAM policy (JSON) the drill needs, derived from the operations it can reach."""
     from drtool.commands.permissions import drill_policy, render
+    from drtool.core.inputs import account_id_problems
 
-    loaded = _check(drill_file)
+    loaded = _check(drill_file, account_id_problems(account_id))
     typer.echo(render(_derived(drill_file, lambda: drill_policy(loaded, account_id))))
 
 

@@ -26,15 +26,27 @@ CLOCK_ENV = "DRTOOL_SANDBOX_CLOCK"
 _DURATION_RE = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+(?:\.\d+)?)s)?\s*$")
 
 
+# Longer than any drill, backup retention or cleanup age; and far from where datetime arithmetic overflows.
+MAX_DURATION = timedelta(days=3660)
+
+
 def parse_duration(text: str) -> timedelta:
     """Parse a human duration such as `30m`, `1h30m`, `24h`, `2d`, `45s`."""
     match = _DURATION_RE.match(text or "")
     if not text or not text.strip() or not match or not any(match.groups()):
         raise ValueError(f"{text!r} is not a duration; write it like 30m, 1h30m, 24h or 90s")
     days, hours, minutes, seconds = match.groups()
-    return timedelta(
-        days=int(days or 0), hours=int(hours or 0), minutes=int(minutes or 0), seconds=float(seconds or 0)
-    )
+    if any(part and len(part) > 12 for part in match.groups()):  # int() of a huge digit string is slow, and pointless
+        raise ValueError(f"{text[:40]!r} is far too long a duration")
+    try:
+        duration = timedelta(
+            days=int(days or 0), hours=int(hours or 0), minutes=int(minutes or 0), seconds=float(seconds or 0)
+        )
+    except OverflowError:
+        raise ValueError(f"{text!r} is far too long a duration") from None
+    if duration > MAX_DURATION:
+        raise ValueError(f"{text!r} is longer than {MAX_DURATION.days} days; no drill waits that long")
+    return duration
 
 
 def format_duration(seconds: float | timedelta) -> str:

@@ -21,6 +21,7 @@ from typing import Any, Iterator
 from drtool import __version__
 from drtool.core.clock import Clock
 from drtool.core.events import Event
+from drtool.core.model import DrillFileError, Problem
 
 JOURNAL_DIR_ENV = "DRTOOL_JOURNAL_DIR"
 
@@ -122,6 +123,73 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
             except json.JSONDecodeError:
                 continue
     return records
+
+
+MAX_JOURNAL_BYTES = 16 * 1024 * 1024
+
+
+def read_journal_checked(path: Path, *, limit: int = MAX_JOURNAL_BYTES) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """The journal's sound records, and a `file:line: problem` for each line that is not one.
+
+    A torn last line (the writer was killed mid-write) is expected and skipped without a problem.
+    Raises DrillFileError when the file cannot be read at all, or is not a run journal.
+    """
+    from datetime import datetime
+
+    file = str(path)
+    try:
+        size = os.stat(path).st_size
+        if not os.path.isfile(path):
+            raise DrillFileError([Problem(file, None, "is not a regular file, so not a run journal")])
+        if size > limit:
+            raise DrillFileError([Problem(file, None, f"the journal is {size:,} bytes; the limit is {limit:,}")])
+        with open(path, "rb") as handle:
+            raw = handle.read(limit + 1)
+    except OSError as exc:
+        raise DrillFileError([Problem(file, None, f"cannot read the journal: {exc.strerror or exc}")]) from None
+    lines = raw.split(b"\n")
+    torn = len(lines) - 1 if lines[-1] else len(lines) - 2  # index of the last line that has content
+    records: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    for index, line in enumerate(lines):
+        if not line.strip():
+            continue
+        number = index + 1
+        try:
+            record = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            if index == torn and records:
+                continue  # killed mid-write
+            problems.append(Problem(file, number, f"not a JSON record: {type(exc).__name__}"))
+            continue
+        why = _record_problem(record, datetime)
+        if why:
+            problems.append(Problem(file, number, why))
+            continue
+        record["_line"] = number
+        records.append(record)
+    if not records or records[0].get("event") != "run-started":
+        first = problems[:3]
+        raise DrillFileError([Problem(file, None, "not a drtool run journal (its first record must be run-started)"), *first])
+    return records, problems
+
+
+def _record_problem(record: Any, datetime: Any) -> str | None:
+    if not isinstance(record, dict):
+        return f"a JSON {type(record).__name__}, not a journal record (an object)"
+    if not isinstance(record.get("event"), str):
+        return "the record has no 'event' name"
+    if not isinstance(record.get("seq", 0), int) or isinstance(record.get("seq"), bool):
+        return "the record's 'seq' is not a number"
+    if not isinstance(record.get("mono", 0.0), (int, float)) or isinstance(record.get("mono"), bool):
+        return "the record's 'mono' is not a number"
+    if "at" not in record:
+        return f"the {record['event']} record has no timestamp ('at')"
+    try:
+        datetime.fromisoformat(record["at"])
+    except (TypeError, ValueError):
+        return f"the {record['event']} record's timestamp {str(record['at'])[:40]!r} is not an ISO 8601 time"
+    return None
 
 
 def iter_journals(directory: Path) -> Iterator[Path]:

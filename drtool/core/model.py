@@ -8,7 +8,7 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic.functional_validators import BeforeValidator
 from pydantic.json_schema import WithJsonSchema
 
@@ -39,14 +39,31 @@ class DrillFileError(Exception):
 def _to_timedelta(value: Any) -> Any:
     if isinstance(value, str):
         return parse_duration(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, bool):
+        raise ValueError(f"{str(value).lower()} is not a duration; write it like 30m, 1h30m, 24h or 90s")
+    if isinstance(value, (int, float)):
         raise ValueError(f"{value!r} needs a unit; write it like 30m, 1h30m, 24h or 90s")
+    if not isinstance(value, timedelta):
+        raise ValueError(f"a {type(value).__name__} is not a duration; write it like 30m, 1h30m, 24h or 90s")
+    return value
+
+
+# A drill's durations (objectives, budgets, windows) are positive and at most a year.
+MAX_DRILL_DURATION = timedelta(days=366)
+
+
+def _positive_duration(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be longer than zero")
+    if value > MAX_DRILL_DURATION:
+        raise ValueError(f"is longer than {MAX_DRILL_DURATION.days} days; no drill objective or budget is that long")
     return value
 
 
 Duration = Annotated[
     timedelta,
     BeforeValidator(_to_timedelta),
+    AfterValidator(_positive_duration),
     WithJsonSchema({"type": "string", "pattern": r"^(\d+d)?(\d+h)?(\d+m)?(\d+(\.\d+)?s)?$", "examples": ["30m", "1h30m"]}),
 ]
 
@@ -73,6 +90,34 @@ def _check_region(value: str) -> str:
 
 
 Region = Annotated[str, BeforeValidator(lambda v: _check_region(v) if isinstance(v, str) else v)]
+
+
+# A KMS key as a drill file names it: a key id, a multi-Region key id, an alias, or the ARN of either.
+_KEY_ID = r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+_ALIAS = r"alias/[A-Za-z0-9/_-]{1,250}"
+KMS_KEY_ARN = re.compile(rf"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):\d{{12}}:(?:key/{_KEY_ID}|{_ALIAS})$")
+KMS_KEY_REF = re.compile(rf"^(?:{_KEY_ID}|{_ALIAS})$")
+
+
+def _check_kms_key(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    if value.startswith("arn:"):
+        if not KMS_KEY_ARN.match(value):
+            raise ValueError(f"{value[:120]!r} is not a KMS key ARN (arn:aws:kms:REGION:123456789012:key/KEY-ID or "
+                             "...:alias/NAME)")
+    elif not KMS_KEY_REF.match(value):
+        raise ValueError(f"{value[:120]!r} is not a KMS key: give a key id (1234abcd-..., mrk-...), alias/NAME, or an ARN")
+    return value
+
+
+def kms_key_region(value: str) -> str | None:
+    """The region a KMS key ARN names; None for a key id or alias (they are looked up in the region asked)."""
+    match = KMS_KEY_ARN.match(value)
+    return match.group("region") if match else None
+
+
+KmsKey = Annotated[str, AfterValidator(_check_kms_key)]
 
 
 class Strict(BaseModel):

@@ -13,8 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Union
 
-import yaml
-from pydantic import AfterValidator, Field, ValidationError, create_model, model_validator
+from pydantic import AfterValidator, Field, ValidationError, create_model
 
 from drtool.core.model import (
     NAME_PATTERN,
@@ -25,7 +24,9 @@ from drtool.core.model import (
     Region,
     Strict,
 )
+from drtool.core.inputs import line_for, parse_yaml, read_input
 from drtool.core.registry import families
+from drtool.drill.semantics import semantic_problems
 from drtool.drill.step_library import module_steps
 
 # Any family's target model; `drill_model()` types `Drill.targets` with every registered one.
@@ -68,12 +69,6 @@ class Drill(Strict):
     budget: Duration | None = Field(default=None, description="Longest the whole drill may take; past it the run stops and tears down.")
     targets: dict[Annotated[str, Field(pattern=NAME_PATTERN)], Any] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _regions_differ(self) -> "Drill":
-        if self.primary_region == self.dr_region:
-            raise ValueError("dr_region must differ from primary_region")
-        return self
-
     def targets_of_kind(self, kind: str) -> dict[str, Target]:
         return {name: target for name, target in self.targets.items() if target.kind == kind}
 
@@ -107,62 +102,13 @@ def drill_json_schema() -> dict[str, Any]:
 # --- YAML with line numbers -------------------------------------------------
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that remembers the line of every mapping key and sequence item."""
-
-
-def _compose_lines(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> None:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value
-            lines[path + (key,)] = key_node.start_mark.line + 1
-            _compose_lines(value_node, path + (key,), lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            lines[path + (index,)] = item.start_mark.line + 1
-            _compose_lines(item, path + (index,), lines)
-
-
-def _no_duplicate_keys(node: yaml.Node, file: str, problems: list[Problem]) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            line = key_node.start_mark.line + 1
-            if key_node.value in seen:
-                problems.append(Problem(file, line, f"duplicate key {key_node.value!r} (first at line {seen[key_node.value]})"))
-            seen.setdefault(key_node.value, line)
-            _no_duplicate_keys(value_node, file, problems)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            _no_duplicate_keys(item, file, problems)
-
-
 def parse_yaml_with_lines(text: str, file: str) -> tuple[Any, dict[tuple, int]]:
-    try:
-        node = yaml.compose(text, Loader=_LineLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise DrillFileError([Problem(file, mark.line + 1 if mark else None, f"not valid YAML: {getattr(exc, 'problem', exc)}")])
-    if node is None:
-        raise DrillFileError([Problem(file, None, "the file is empty")])
-    problems: list[Problem] = []
-    _no_duplicate_keys(node, file, problems)
-    if problems:
-        raise DrillFileError(problems)
-    lines: dict[tuple, int] = {}
-    _compose_lines(node, (), lines)
-    data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
-    return data, lines
+    """The bounded, safe loader of the input layer (drtool.core.inputs)."""
+    return parse_yaml(text, file)
 
 
 def _line_for(loc: tuple, lines: dict[tuple, int]) -> int | None:
-    path = tuple(loc)
-    while path:
-        if path in lines:
-            return lines[path]
-        path = path[:-1]
-    return lines.get(())
+    return line_for(loc, lines)
 
 
 def _describe_error(error: dict[str, Any]) -> str:
@@ -191,24 +137,21 @@ def parse_drill(text: str, file: str) -> Drill:
     if not isinstance(data, dict):
         raise DrillFileError([Problem(file, 1, "a drill file is a mapping of keys (drill, primary_region, ...)")])
     try:
-        return drill_model().model_validate(data)
+        drill = drill_model().model_validate(data)
     except ValidationError as exc:
         problems = [
             Problem(file, _line_for(_strip_kind(err["loc"]), lines), _describe_error(err)) for err in exc.errors()
         ]
         raise DrillFileError(sorted(problems, key=lambda p: (p.line or 0, p.message))) from None
+    problems = [Problem(file, _line_for(loc, lines), message) for loc, message in semantic_problems(drill)]
+    if problems:
+        raise DrillFileError(sorted(problems, key=lambda p: (p.line or 0, p.message)))
+    return drill
 
 
 def load_drill(path: str | Path) -> LoadedDrill:
     """Read and validate a drill file's own contents (see `drtool.drill.validate` for feature checks)."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DrillFileError([Problem(str(path), None, f"cannot read the drill file: {exc.strerror}")]) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DrillFileError([Problem(str(path), None, "the drill file is not UTF-8 text")]) from None
+    raw, text = read_input(path, "drill file")
     drill = parse_drill(text, str(path))
     return LoadedDrill(drill=drill, path=path.resolve(), sha256=hashlib.sha256(raw).hexdigest())

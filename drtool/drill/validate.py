@@ -11,11 +11,13 @@ from pathlib import Path
 from pytest_bdd import exceptions as bdd_exceptions
 from pytest_bdd.parser import Feature, FeatureParser, ScenarioTemplate
 
+from drtool.core.inputs import option_problem, read_text_file
 from drtool.core.model import DrillFileError, Problem
 from drtool.core.registry import families
 from drtool.drill.bundled import features_dir
 from drtool.drill.file import Drill, LoadedDrill, load_drill, target_kinds
 from drtool.drill.step_library import step_library
+from drtool.drill.tags import selects, tag_expression_problem
 from drtool.drill.target_steps import EACH_TARGET_STEP, NAMED_TARGET_STEP
 
 _EACH = re.compile(EACH_TARGET_STEP)
@@ -43,12 +45,16 @@ def resolve_feature(drill_path: Path, name: str) -> Path | None:
     return next((path.resolve() for path in candidates if path.is_file()), None)
 
 
-def check_drill_file(path: Path) -> LoadedDrill:
-    """Load a drill file and check everything that can be checked offline; raise DrillFileError listing all problems."""
+def check_drill_file(path: Path, *, tags: str | None = None) -> LoadedDrill:
+    """Load a drill file and check everything that can be checked offline; raise DrillFileError listing all problems.
+
+    `tags` is a tag expression given on the command line; it replaces the drill file's own, and must select something.
+    """
     loaded = load_drill(path)
     drill = loaded.drill
     problems: list[Problem] = []
     feature_paths: list[Path] = []
+    features: list[Feature] = []
     for name in drill.features:
         feature_path = resolve_feature(loaded.path, name)
         if feature_path is None:
@@ -56,15 +62,95 @@ def check_drill_file(path: Path) -> LoadedDrill:
             continue
         feature_paths.append(feature_path)
         try:
-            feature = FeatureParser(str(feature_path.parent), feature_path.name).parse()
-        except bdd_exceptions.GherkinParseError as exc:
-            message, line = exc.args[0], exc.args[1] if len(exc.args) > 1 else None
-            problems.append(Problem(str(feature_path), line, f"not valid Gherkin: {message}"))
+            feature = parse_feature(feature_path)
+        except DrillFileError as exc:
+            problems.extend(exc.problems)
             continue
+        features.append(feature)
         problems.extend(_check_feature(feature, feature_path, drill))
+    if not problems:
+        problems.extend(_selection_problems(path, drill, features, tags))
     if problems:
         raise DrillFileError(problems)
     return LoadedDrill(drill=drill, path=loaded.path, sha256=loaded.sha256, feature_paths=tuple(feature_paths))
+
+
+def parse_feature(feature_path: Path) -> Feature:
+    """A feature file, bounded and decoded by the input layer, parsed by pytest-bdd; problems at their lines."""
+    file = str(feature_path)
+    text = read_text_file(feature_path, "feature file")
+    if not text.strip():
+        raise DrillFileError([Problem(file, None, "the feature file is empty; it needs a 'Feature:' line and scenarios")])
+    try:
+        feature = FeatureParser(str(feature_path.parent), feature_path.name).parse()
+    except (bdd_exceptions.GherkinParseError, bdd_exceptions.StepError) as exc:
+        raise DrillFileError([Problem(file, getattr(exc, "line", None), f"not valid Gherkin: {_gherkin_message(exc)}")]) from None
+    except RecursionError:
+        raise DrillFileError([Problem(file, None, "not valid Gherkin: nested too deep")]) from None
+    except Exception as exc:  # the Gherkin parser's other complaints (a '# language:' it does not know, ...)
+        line = _gherkin_line(exc)
+        raise DrillFileError([Problem(file, line, f"not valid Gherkin: {type(exc).__name__}: {str(exc)[:200]}")]) from None
+    if not feature.scenarios:
+        raise DrillFileError([Problem(file, feature.line_number or None, "the feature has no scenarios (a 'Scenario:' line "
+                                                                          "with steps); nothing would run")])
+    return feature
+
+
+def _gherkin_message(exc: Exception) -> str:
+    """One line: the Gherkin parser's own errors come as 'Unknown parsing error: Parser errors:\n(5:7): problem'."""
+    message = getattr(exc, "message", None) or str(exc)
+    message = re.sub(r"Unknown parsing error: |Parser errors:|\(\d+:\d+\): ", "", message)
+    return " ".join(message.split()).replace(" .", ".")[:300]
+
+
+def _gherkin_line(exc: Exception) -> int | None:
+    location = getattr(exc, "location", None) or {}
+    line = location.get("line") if isinstance(location, dict) else None
+    return line if isinstance(line, int) and line > 0 else None
+
+
+def _applies(template: ScenarioTemplate, drill: Drill) -> bool:
+    """A scenario over each target of a kind the drill has none of is left out of a run."""
+    kinds = {m.group("kind") for step in template.steps if (m := _EACH.fullmatch(step.name))}
+    return all(any(target.kind == kind for target in drill.targets.values()) for kind in kinds)
+
+
+def scenario_tags(template: ScenarioTemplate) -> set[str]:
+    tags = set(template.tags) | set(template.feature.tags)
+    if template.rule is not None:
+        tags |= set(template.rule.tags)
+    for examples in template.examples:
+        tags |= set(examples.tags)
+    return tags
+
+
+def _selection_problems(path: Path, drill: Drill, features: list[Feature], tags: str | None) -> list[Problem]:
+    """A run that would select no scenario is refused now, not after a journal was opened."""
+    expression = tags if tags else drill.tags
+    templates = [template for feature in features for template in feature.scenarios.values()]
+    applicable = [template for template in templates if _applies(template, drill)]
+    if not applicable:
+        kinds = sorted({target.kind for target in drill.targets.values()})
+        return [Problem(str(path), None, f"none of the features' {len(templates)} scenarios is for a kind of target "
+                                         f"the drill has ({', '.join(kinds)}); nothing would run")]
+    if not expression:
+        return []
+    if problem := tag_expression_problem(expression):
+        return [option_problem("-m", problem)] if tags else []  # the drill file's own was reported at its line
+    if any(selects(expression, scenario_tags(template)) for template in applicable):
+        return []
+    known = sorted({tag for template in applicable for tag in scenario_tags(template)})
+    where = option_problem("-m", "") if tags else Problem(str(path), None, "")
+    message = (f"the tag expression {expression!r} selects none of the drill's {len(applicable)} scenarios "
+               f"(their tags: {', '.join(known) or 'none'}); nothing would run")
+    return [Problem(where.file, _tags_line(path) if not tags else None, message)]
+
+
+def _tags_line(path: Path) -> int | None:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.startswith("tags:"):
+            return number
+    return None
 
 
 def _feature_line(path: Path, name: str) -> int | None:

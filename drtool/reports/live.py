@@ -46,14 +46,12 @@ class LiveProgress:
         self._run = None
 
     @pytest.hookimpl(trylast=True)
-    def pytest_configure(self, config: pytest.Config) -> None:
-        self._run = self._run_of(config)
-        if self._run is not None:
-            self._run.journal.listeners.append(self.on_record)
-
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # The run starts once collection found scenarios (the drtool plugin's own pytest_collection_finish).
+        self._run = self._run_of(session.config)
         if self._run is None:
             return
+        self._run.journal.listeners.append(self.on_record)
         drill = self._run.drill
         self.console.print(
             f"drtool: drill [bold]{drill.drill}[/] from {self._run.loaded.path} "

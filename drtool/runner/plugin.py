@@ -40,11 +40,14 @@ from drtool.core.teardown import Teardown, TeardownError
 from drtool.core.verdicts import FINDING, Outcome, Verdict, VerdictReached, verdict_for
 from drtool.drill.step_library import step_modules
 from drtool.drill.target_steps import EACH_TARGET_STEP, NAMED_TARGET_STEP
+from drtool.core.inputs import output_dir_problems, output_file_problems, run_id_problems
+from drtool.drill.file import LoadedDrill
 from drtool.drill.validate import check_drill_file
 from drtool.reports import junit
 from drtool.core.results import summarize
 
 RUN_KEY = pytest.StashKey[DrillRun]()
+LOADED_KEY = pytest.StashKey[LoadedDrill]()
 BUDGET_KEY = pytest.StashKey[BudgetWatch]()
 STEP_START_KEY = pytest.StashKey[float]()
 _EACH_TARGET = re.compile(EACH_TARGET_STEP)
@@ -78,17 +81,25 @@ def pytest_configure(config: pytest.Config) -> None:
     path = config.getoption("drill")
     if not path:
         return
+    junit_path = config.getoption("drill_junit")
+    journal_dir = Path(config.getoption("drill_journal_dir") or default_journal_dir())
+    problems = [
+        *output_file_problems(Path(junit_path) if junit_path else None, "--drill-junit"),
+        *output_dir_problems(journal_dir, "--drill-journal-dir"),
+        *run_id_problems(config.getoption("drill_run_id"), "--drill-run-id"),
+    ]
     try:
         loaded = check_drill_file(Path(path))
     except DrillFileError as exc:
-        raise pytest.UsageError(f"invalid drill file:\n{exc}") from None
-    journal_dir = Path(config.getoption("drill_journal_dir") or default_journal_dir())
+        problems.extend(exc.problems)
+    if problems:
+        raise pytest.UsageError("invalid drill input:\n" + "\n".join(str(problem) for problem in problems)) from None
     # The drill file's own step modules: known only now, after option parsing, and still in time for collection.
     for name in loaded.drill.steps:
         if not config.pluginmanager.has_plugin(name):
             config.pluginmanager.register(importlib.import_module(name), name)
-    run = DrillRun.start(loaded, journal_dir, run_id=config.getoption("drill_run_id"))
-    config.stash[RUN_KEY] = run
+    # The run, and its journal, start only once collection found scenarios to run (pytest_collection_finish).
+    config.stash[LOADED_KEY] = loaded
     for tag in _feature_tags(loaded.feature_paths):
         config.addinivalue_line("markers", f"{tag}: tag from the drill's features")
     if config.args_source != pytest.Config.ArgsSource.ARGS:
@@ -108,9 +119,30 @@ def _feature_tags(paths: tuple[Path, ...]) -> set[str]:
     return tags
 
 
+def _not_a_run(config: pytest.Config) -> bool:
+    """Invocations that only show things (--collect-only, --fixtures, ...) run no drill and write no journal."""
+    option = config.option
+    return bool(getattr(option, "collectonly", False) or getattr(option, "showfixtures", False)
+                or getattr(option, "show_fixtures_per_test", False) or getattr(option, "setupplan", False))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the run, and its journal, now that there is something to run."""
+    config = session.config
+    loaded = config.stash.get(LOADED_KEY, None)
+    if loaded is None or RUN_KEY in config.stash or _not_a_run(config) or not session.items:
+        return
+    journal_dir = Path(config.getoption("drill_journal_dir") or default_journal_dir())
+    run = DrillRun.start(loaded, journal_dir, run_id=config.getoption("drill_run_id"))
+    config.stash[RUN_KEY] = run
+    if run.drill.budget is not None:
+        config.stash[BUDGET_KEY] = BudgetWatch(run.drill.budget.total_seconds(), run.clock, run.journal).start()
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    run = parent.config.stash.get(RUN_KEY, None)
-    if run is not None and file_path.resolve() == run.loaded.path:
+    loaded = parent.config.stash.get(LOADED_KEY, None)
+    if loaded is not None and file_path.resolve() == loaded.path:
         return DrillModule.from_parent(parent, path=file_path)
     return None
 
@@ -119,10 +151,10 @@ class DrillModule(pytest.Module):
     """The drill file collected as a test module holding the scenarios of its features."""
 
     def _getobj(self) -> types.ModuleType:
-        run = self.config.stash[RUN_KEY]
-        module = types.ModuleType(f"drtool_drill_{run.drill.drill.replace('-', '_')}")
+        loaded = self.config.stash[LOADED_KEY]
+        module = types.ModuleType(f"drtool_drill_{loaded.drill.drill.replace('-', '_')}")
         module.__file__ = str(self.path)
-        module.__dict__["_drtool_features"] = [str(p) for p in run.loaded.feature_paths]
+        module.__dict__["_drtool_features"] = [str(p) for p in loaded.feature_paths]
         exec(compile("from pytest_bdd import scenarios\nscenarios(*_drtool_features)\n", str(self.path), "exec"), module.__dict__)
         return module
 
@@ -138,15 +170,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     kinds = {m.group("kind") for step in template.steps if (m := _EACH_TARGET.fullmatch(step.name))}
     if not kinds:
         return
-    run = metafunc.config.stash.get(RUN_KEY, None)
-    names = [name for name, t in run.drill.targets.items() if t.kind in kinds] if run else []
+    loaded = metafunc.config.stash.get(LOADED_KEY, None)
+    names = [name for name, t in loaded.drill.targets.items() if t.kind in kinds] if loaded else []
     _use_fixture(metafunc, "drill_target")
     metafunc.parametrize("drill_target", names, ids=names)
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """A scenario for a kind of target the drill file has none of does not apply to it: leave it out, not skipped."""
-    if _run(config) is None:
+    if config.stash.get(LOADED_KEY, None) is None:
         return
     empty = [item for item in items
              if "drill_target" in getattr(getattr(item, "callspec", None), "params", {})
@@ -305,12 +337,6 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if run is not None:
         run.journal.emit(TestFinished(test=item.nodeid))
     return result
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    run = _run(session.config)
-    if run is not None and run.drill.budget is not None:
-        session.config.stash[BUDGET_KEY] = BudgetWatch(run.drill.budget.total_seconds(), run.clock, run.journal).start()
 
 
 @pytest.hookimpl(trylast=True)

@@ -58,6 +58,9 @@ def run_drill(
     pytest_exit = pytest.main(pytest_args(loaded, run_id, journal_dir, junit_xml, tags), plugins=[live])
     journal = next((p for p in iter_journals(journal_dir) if p.stem.endswith(f"-{run_id}")), None)
     if journal is None:
+        if pytest_exit == pytest.ExitCode.NO_TESTS_COLLECTED:
+            console.print("drtool: no scenario matched (check the drill's features, targets and tags); nothing was run")
+            return ExitCode.INVALID_INPUT
         console.print(f"drtool: the drill did not start (pytest exit {int(pytest_exit)}); nothing was run")
         return ExitCode.INVALID_INPUT if pytest_exit == pytest.ExitCode.USAGE_ERROR else ExitCode.COULD_NOT_RUN
     result = summarize(read_journal(journal))

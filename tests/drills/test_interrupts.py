@@ -61,7 +61,8 @@ def test_second_ctrl_c_does_not_skip_teardown(lab, tmp_path):
 
 def test_budget_stops_the_drill_and_tears_down(lab, tmp_path):
     drill = tmp_path / "budgeted.yaml"
-    drill.write_text(drill_file(tmp_path).read_text() + "budget: 10m\n")
+    # The budget must cover the objectives (a shorter one is refused as bad input); the restore takes longer.
+    drill.write_text(drill_file(tmp_path, rto="10m").read_text() + "budget: 10m\n")
 
     outcome = finish_drill(start_drill(lab, tmp_path, drill=drill), tmp_path)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import timedelta
+from typing import Any, Iterator, Literal
 
 from pydantic import Field
 
-from drtool.core.model import Objectives, Strict
+from drtool.core.model import KmsKey, Objectives, Strict, kms_key_region
 
 
 class RdsRestoreSettings(Strict):
@@ -26,6 +27,16 @@ class RdsInstanceTarget(Strict):
 
     kind: Literal["rds-instance"]
     source_instance: str = Field(description="DB instance identifier in the primary region.")
-    dr_kms_key: str = Field(description="KMS key in the DR region: key id, ARN or alias/NAME.")
+    dr_kms_key: KmsKey = Field(description="KMS key in the DR region: key id, ARN or alias/NAME.")
     restore: RdsRestoreSettings
     objectives: Objectives
+
+    def drill_problems(self, drill: Any) -> Iterator[tuple[tuple[str, ...], str]]:
+        """KMS keys are regional: the snapshot copy and the restore need a key in the DR region."""
+        region = kms_key_region(self.dr_kms_key)
+        if region is not None and region != drill.dr_region:
+            yield ("dr_kms_key",), (f"the key is in {region}, but the restore runs in dr_region {drill.dr_region}; "
+                                    "KMS keys are regional, so give a key in the DR region")
+
+    def time_needed(self) -> timedelta:
+        return self.objectives.rto

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import timedelta
+from typing import Any, Iterator, Literal
 
 from pydantic import ByteSize, Field, field_validator, model_validator
 
-from drtool.core.model import Duration, Strict
+from drtool.core.model import Duration, KmsKey, Strict, kms_key_region
 
 KIB, MIB = 1024, 1024 * 1024
 # S3's smallest part (but the last) is 5 MiB; objects this big or bigger are written in parts, as large exports are.
@@ -76,7 +77,7 @@ class S3ReplicationTarget(Strict):
     source_bucket: str = Field(description="Bucket in the primary region.")
     replica_bucket: str = Field(description="Bucket in the DR region that the source replicates to.")
     rule_id: str | None = Field(default=None, description="The replication rule to check; default: the rule that covers the canaries.")
-    replica_kms_key: str = Field(description="KMS key the replicas must be encrypted with, in the DR region: key id, ARN or alias/NAME.")
+    replica_kms_key: KmsKey = Field(description="KMS key the replicas must be encrypted with, in the DR region: key id, ARN or alias/NAME.")
     expect: Expected = Field(default_factory=Expected)
     canary: CanarySettings = Field(default_factory=CanarySettings)
     metrics_window: Duration = Field(default="24h", validate_default=True, description="How far back to judge the replication metrics.")
@@ -95,3 +96,14 @@ class S3ReplicationTarget(Strict):
         if self.source_bucket == self.replica_bucket:
             raise ValueError("the source and the replica bucket are the same bucket")
         return self
+
+    def drill_problems(self, drill: Any) -> Iterator[tuple[tuple[str, ...], str]]:
+        """The replicas are encrypted in the DR region, so their key must be there."""
+        region = kms_key_region(self.replica_kms_key)
+        if region is not None and region != drill.dr_region:
+            yield ("replica_kms_key",), (f"the key is in {region}, but the replica bucket is in dr_region {drill.dr_region}; "
+                                         "KMS keys are regional, so give a key in the DR region")
+
+    def time_needed(self) -> timedelta:
+        """The canaries are given up to max_lag to arrive."""
+        return self.objectives.max_lag
