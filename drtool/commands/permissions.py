@@ -30,10 +30,16 @@ def required_actions(plan: DrillPlan) -> set[str]:
     return {action for call in plan.calls() for action in call.iam_actions}
 
 
+def actions_as_others(plan: DrillPlan) -> set[str]:
+    """Actions made as another principal (a role the drill assumes). The drill's identity needs them only where a
+    target names `self` among those principals, which the family's grant rule knows."""
+    return {action for call in plan.all_calls() if call.acting_as for action in call.iam_actions} - required_actions(plan)
+
+
 def regions_by_action(plan: DrillPlan) -> dict[str, tuple[str, ...]]:
     """Each reachable IAM action and the regions the plan calls it in (a teardown in the primary region included)."""
     found: dict[str, set[str]] = {}
-    for call in plan.calls():
+    for call in plan.all_calls():
         for action in call.iam_actions:
             found.setdefault(action, set()).add(call.region)
     return {action: tuple(sorted(regions)) for action, regions in found.items()}
@@ -43,9 +49,10 @@ def policy_for_plan(plan: DrillPlan, account: str = "*", registry: FamilyRegistr
     registry = registry or families()
     statements: dict[str, dict[str, Any]] = {}
     regions = regions_by_action(plan)
-    for action in sorted(required_actions(plan) - NEEDS_NO_GRANT):
+    own = required_actions(plan) - NEEDS_NO_GRANT
+    for action in sorted(own | actions_as_others(plan)):
         rules = registry.grant_rules(action)
-        if not rules:
+        if not rules and action in own:
             raise UnscopedAction(f"{action} is reachable by the drill but no drill family's grants scope it")
         scope = Scope(plan.drill, account, regions[action])
         for grant in (grant for rule in rules for grant in rule(scope)):

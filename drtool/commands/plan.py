@@ -42,11 +42,13 @@ class PlannedCall:
     mutating: bool
     iam_actions: tuple[str, ...]
     only_if: tuple[str, ...] = ()
+    acting_as: str | None = None  # made as another principal, whose own policies must allow it, not the drill's
 
     def line(self) -> str:
         kind = "MUTATING" if self.mutating else "read"
         condition = f"  only if {'; and '.join(self.only_if)}" if self.only_if else ""
-        return f"{kind:<8}  {self.service}:{self.api:<34} {self.region}{condition}"
+        principal = f"  as {self.acting_as}" if self.acting_as else ""
+        return f"{kind:<8}  {self.service}:{self.api:<34} {self.region}{condition}{principal}"
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,10 @@ class DrillPlan:
     scenarios: tuple[ScenarioPlan, ...]
 
     def calls(self) -> list[PlannedCall]:
+        """Every call the drill's own identity makes (calls made as another principal are that principal's)."""
+        return [call for call in self.all_calls() if call.acting_as is None]
+
+    def all_calls(self) -> list[PlannedCall]:
         return list(self.preflight) + [call for scenario in self.scenarios for call in scenario.calls()]
 
     def render(self) -> str:
@@ -201,7 +207,7 @@ def _step_function(step_type: str, text: str, extra_modules: tuple[str, ...]) ->
 def _planned(reached: ReachedOperation, drill: Drill) -> PlannedCall:
     spec = reached.spec
     region = drill.primary_region if reached.region == PRIMARY else drill.dr_region
-    return PlannedCall(spec.service, spec.api, region, spec.mutating, spec.iam_actions, reached.conditions)
+    return PlannedCall(spec.service, spec.api, region, spec.mutating, spec.iam_actions, reached.conditions, reached.acting_as)
 
 
 def _resource(drill: Drill, target: str, created: ResourceKind, call: PlannedCall) -> PlannedResource:

@@ -65,14 +65,17 @@ class CallSite:
     region: str | None = None  # PRIMARY or DR; None: the caller's region
     only_if: str | None = None  # the condition under which the call happens at all
     teardown: bool = False  # registered for teardown, so it runs when the scenario ends
+    acting_as: str | None = None  # another principal makes the call ("each allowed principal"), not the drill's identity
 
 
-def primary(callee: Callable | str, *, only_if: str | None = None, teardown: bool = False) -> CallSite:
-    return CallSite(callee, PRIMARY, only_if, teardown)
+def primary(callee: Callable | str, *, only_if: str | None = None, teardown: bool = False,
+            acting_as: str | None = None) -> CallSite:
+    return CallSite(callee, PRIMARY, only_if, teardown, acting_as)
 
 
-def dr(callee: Callable | str, *, only_if: str | None = None, teardown: bool = False) -> CallSite:
-    return CallSite(callee, DR, only_if, teardown)
+def dr(callee: Callable | str, *, only_if: str | None = None, teardown: bool = False,
+       acting_as: str | None = None) -> CallSite:
+    return CallSite(callee, DR, only_if, teardown, acting_as)
 
 
 def calls(*sites: Callable | str | CallSite) -> Callable[[F], F]:
@@ -92,6 +95,7 @@ class ReachedOperation:
     conditions: tuple[str, ...]  # every `only_if` on the way, outermost first
     teardown: bool
     path: tuple[str, ...]  # function names from the declaring function to the operation
+    acting_as: str | None = None  # the principal that makes it, when not the drill's own identity
 
 
 class UndeclaredCall(LookupError):
@@ -105,19 +109,19 @@ def is_declared(func: Callable) -> bool:
 def reachable_operations(func: Callable, region: str | None = None) -> list[ReachedOperation]:
     """Every operation `func` may invoke, directly or through declared functions, in declaration order."""
     found: dict[tuple, ReachedOperation] = {}
-    _walk(func, region, (), False, (), found)
+    _walk(func, region, (), False, (), found, None)
     return list(found.values())
 
 
 def _walk(func: Callable, region: str | None, conditions: tuple[str, ...], teardown: bool,
-          path: tuple[str, ...], found: dict[tuple, ReachedOperation]) -> None:
+          path: tuple[str, ...], found: dict[tuple, ReachedOperation], acting_as: str | None) -> None:
     path = path + (func.__name__,)
     spec = getattr(func, "operation", None)
     if spec is not None:
         if region is None:
             raise UndeclaredCall(f"{' -> '.join(path)}: no region declared for this call (use primary() or dr())")
-        reached = ReachedOperation(spec, region, conditions, teardown, path)
-        found.setdefault((spec.name, region, conditions, teardown), reached)
+        reached = ReachedOperation(spec, region, conditions, teardown, path, acting_as)
+        found.setdefault((spec.name, region, conditions, teardown, acting_as), reached)
         return
     sites = getattr(func, "declared_calls", None)
     if sites is None:
@@ -133,4 +137,5 @@ def _walk(func: Callable, region: str | None, conditions: tuple[str, ...], teard
             teardown or site.teardown,
             path,
             found,
+            site.acting_as or acting_as,
         )

@@ -33,6 +33,7 @@ BUILTIN_MODELS = (
     "drtool.sandbox.rds_model:RdsModel",
     "drtool.sandbox.s3_model:ReplicationModel",
     "drtool.sandbox.secrets_model:SecretsModel",
+    "drtool.sandbox.sts_model:StsModel",
 )
 # More models, as comma-separated `module:Class` (a team's own service, or a test's).
 MODELS_ENV = "DRTOOL_SANDBOX_MODELS"

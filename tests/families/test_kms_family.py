@@ -148,3 +148,21 @@ def test_policy_access_reads_principals_conditions_denials_and_not_action() -> N
     assert policy.against_expectations(access, {"use": None, "administer": [ROOT]}) == [
         f"+ {DENIED_ROLE_ARN} may administer the DR key, which the drill file does not expect"]
     assert DENIED_ROLE in DENIED_ROLE_ARN
+
+
+def test_the_drill_may_assume_exactly_the_listed_roles_and_use_keys_itself_only_when_it_is_listed(tmp_path: Path) -> None:
+    from drtool.commands.permissions import drill_policy
+    from drtool.drill.validate import check_drill_file
+
+    path = drill_file(tmp_path, TARGET)
+    by_sid = {s["Sid"]: s for s in drill_policy(check_drill_file(path), ACCOUNT_ID)["Statement"]}
+    assert by_sid["ActAsKeyPrincipals"]["Action"] == ["sts:AssumeRole"]
+    assert by_sid["ActAsKeyPrincipals"]["Resource"] == sorted([APP_ROLE_ARN, DR_OPERATOR_ROLE_ARN, DENIED_ROLE_ARN])
+    assert "UseDrKeysAsSelf" not in by_sid, "the roles use the key, not the drill's identity"
+
+    drill = yaml.safe_load(path.read_text())
+    drill["targets"][TARGET]["allowed"] = ["self"]
+    path.write_text(yaml.safe_dump(drill))
+    by_sid = {s["Sid"]: s for s in drill_policy(check_drill_file(path), ACCOUNT_ID)["Statement"]}
+    assert by_sid["UseDrKeysAsSelf"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert by_sid["ActAsKeyPrincipals"]["Resource"] == [DENIED_ROLE_ARN]

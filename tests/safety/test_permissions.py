@@ -92,7 +92,7 @@ def user_with_policy(lab: Lab, name: str, policy: dict[str, Any]) -> dict[str, s
 
 def run_drill_as(lab: Lab, tmp_path: Path, credentials: dict[str, str]) -> DrillRunOutcome:
     # The sandbox drill with objectives no load can breach at x1200: this proves permissions, not the RTO.
-    drill = drill_file(tmp_path, rto="4h", rpo="48h")
+    drill = drill_file(tmp_path, rto="4h", rpo="48h", max_round_trip="1h")
     assert drill_policy(check_drill_file(drill), ACCOUNT_ID) == SANDBOX_POLICY
     return finish_drill(start_drill(lab, tmp_path, drill=drill, env=credentials), tmp_path, timeout=120)
 
@@ -225,7 +225,8 @@ def test_plan_lists_each_steps_calls_marks_mutating_ones_and_calls_no_aws(no_aws
     assert "rds-instance drtool-<run-id>-orders-db in eu-central-1" in out
     assert "rds-snapshot drtool-<run-id>-billing-db-copy in eu-central-1, only if" in out
     assert "db.t3.medium: about $0.068/h mysql, $0.072/h postgres" in out and "estimate" in out
-    assert out.count("Scenario: ") == 6  # two databases, and one bucket pair in four scenarios
+    assert out.count("Scenario: ") == 26  # two databases, one bucket pair in four scenarios, four keys in five
+    assert "kms:GenerateDataKey                    eu-central-1  as each allowed principal" in out
     assert no_aws_calls == []
 
 

@@ -37,7 +37,8 @@ def kms_as(aws: Any, principal: str, region: str) -> Any:
             "on it, and name the drill's identity in the role's trust policy")) from exc
 
 
-@calls(dr(as_principal), dr(generate_data_key), dr(decrypt))
+@calls(dr(as_principal), dr(generate_data_key, acting_as="each allowed principal"),
+       dr(decrypt, acting_as="each allowed principal"))
 def round_trip(aws: Any, principal: str, key: str, region: str, clock: Clock) -> RoundTrip:
     """GenerateDataKey, then Decrypt of its ciphertext, as `principal`; timed on the monotonic clock."""
     kms = kms_as(aws, principal, region)
@@ -65,7 +66,7 @@ def _remedy(exc: ClientError, principal: str) -> str:
     return "enable the key in the DR region"
 
 
-@calls(dr(as_principal), dr(encrypt), dr(decrypt))
+@calls(dr(as_principal), dr(encrypt, acting_as="each denied principal"), dr(decrypt, acting_as="each denied principal"))
 def denials(aws: Any, principal: str, key: str, region: str, ciphertext: bytes | None) -> list[Verdict]:
     """Encrypt, and Decrypt of a ciphertext the key made, must each be refused to `principal` with AccessDenied."""
     kms = kms_as(aws, principal, region)
@@ -76,7 +77,7 @@ def denials(aws: Any, principal: str, key: str, region: str, ciphertext: bytes |
     return found
 
 
-@calls(dr(as_principal), dr(generate_data_key))
+@calls(dr(as_principal), dr(generate_data_key, acting_as="an allowed principal"))
 def sample_ciphertext(aws: Any, allowed: list[str], key: str, region: str) -> tuple[bytes | None, str]:
     """A ciphertext under `key`, made by the first allowed principal that can, for the denied to try to decrypt."""
     for principal in allowed:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drtool.core.grants import Grant, GrantRule, Scope
+from drtool.core.grants import Grant, GrantRule, Scope, everywhere
 from drtool.core.principals import SELF
 
 KIND = "kms-key"
@@ -30,6 +30,7 @@ def _principals(scope: Scope) -> list[Grant]:
 
 
 GRANTS: dict[str, GrantRule] = {
+    "kms:ListAliases": everywhere("ListKeyAliases"),  # the preflight's probe
     "kms:DescribeKey": _keys("ReadDrKeys"),
     "kms:GetKeyPolicy": _keys("ReadDrKeys"),
     "kms:GetKeyRotationStatus": _keys("ReadDrKeys"),
@@ -37,6 +38,5 @@ GRANTS: dict[str, GrantRule] = {
     "kms:ListResourceTags": _keys("ReadDrKeys"),
     "kms:GenerateDataKey": _own_use,
     "kms:Decrypt": _own_use,
-    "kms:Encrypt": lambda scope: [],  # only denied principals encrypt, and `self` cannot be denied
     "sts:AssumeRole": _principals,
 }

@@ -130,7 +130,7 @@ def each_refused(target: TargetRun, denials: Verdict) -> None:
 
 @when("the key policies of the DR key and its primary are read", target_fixture="policies")
 @calls(state.resolve, policy.read_policies)
-def read_policies(target: TargetRun) -> tuple[policy.Access, policy.Access | None]:
+def read_key_policies(target: TargetRun) -> tuple[policy.Access, policy.Access | None]:
     kms_dr, kms_primary = _kms(target)
     dr_key, primary_key = state.resolve(kms_dr, kms_primary, target.target)
     dr_policy, primary_policy = policy.read_policies(kms_dr, kms_primary, dr_key["Arn"], primary_key and primary_key["Arn"])
