@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pytest_bdd import then, when
 
-from drtool.core.operations import calls
+from drtool.core.operations import calls, primary
 from drtool.core.run import TargetRun
 from drtool.core.verdicts import Verdict, judge
 from drtool.families.s3_replication import canary as canary_logic
@@ -102,7 +102,7 @@ def metrics_met(target: TargetRun, window_metrics: WindowMetrics) -> None:
 
 
 @when("the replica is audited against the source", target_fixture="audit_report")
-@calls(audit_replication, config.replicated_prefixes)
+@calls(audit_replication, primary(config.replicated_prefixes))
 def audit(target: TargetRun):
     t, run = target.target, target.run
     sample = None
