@@ -139,7 +139,7 @@ def allowed_reads(ctx: SecretDrillContext, state: SecretState) -> Verdict:
         return Verdict.passed(f"{ctx.name}: no allowed principal is listed, so no read of the replica is proven")
     reference, took = _timed(lambda: probes.value_digest(ctx.client("secretsmanager", ctx.primary_region), state.arn))
     ctx.note(f"{ctx.name}: the drill's own identity read the current value of {secret} in {ctx.primary_region} in "
-             f"{took:.0f} ms (version {reference.version_id}, SHA-256 {reference.sha256[:12]}...)")
+             f"{took:.0f} ms (version {reference.version_id})")
     failures = []
     for principal in ctx.target.allowed:
         who = role_name(principal)
@@ -203,5 +203,5 @@ def denied_reads(ctx: SecretDrillContext, state: SecretState) -> Verdict:
     if errors:
         return Verdict.error("; ".join(v.sentence for v in errors), kind=errors[0].kind)
     names = ", ".join(role_name(p) for p in ctx.target.denied)
-    return Verdict.passed(f"{ctx.name}: {names} refused the replica of {secret} in {dr_region} with AccessDenied, as "
+    return Verdict.passed(f"{ctx.name}: {names} {'was' if len(ctx.target.denied) == 1 else 'were'} refused the replica of {secret} in {dr_region} with AccessDenied, as "
                           "expected", kind=DENIAL)

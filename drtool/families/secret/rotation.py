@@ -103,4 +103,6 @@ def rotation_verdict(ctx: SecretDrillContext, described: dict[str, Any], now: da
         kind = BREACH if len(problems) == len(breached) else FINDING
         return Verdict.failed("; ".join(f"{ctx.name}: {p}" if not p.startswith(f"{ctx.name}:") else p for p in problems),
                               measurements, kind=kind), notes
-    return Verdict.passed("; ".join(m.line for m in measurements), measurements), notes
+    judged = ", ".join(f"{m.name} {format_duration(m.measured)}" for m in measurements)
+    return Verdict.passed(f"{ctx.name}: secret {secret} rotates automatically; {judged}, each within {limit}",
+                          measurements), notes

@@ -7,7 +7,7 @@ what Secrets Manager answered, so no value can reach a note, the journal or a re
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from drtool.core.operations import operation
@@ -19,11 +19,8 @@ __all__ = ["SecretDigest", "describe_secret", "value_digest"]
 class SecretDigest:
     """What a drill keeps of a secret's value: its SHA-256 and the version it was read from."""
 
-    sha256: str
-    version_id: str
-
-    def __repr__(self) -> str:  # short, and obviously not the value
-        return f"SecretDigest(sha256={self.sha256[:12]}..., version_id={self.version_id!r})"
+    sha256: str = field(repr=False)  # even a digest is kept out of reprs, tracebacks and reports
+    version_id: str = ""
 
 
 @operation("secretsmanager", "DescribeSecret", iam=("secretsmanager:DescribeSecret",))
