@@ -41,6 +41,9 @@ from drtool.core.registry import families
 from drtool.drill.validate import check_drill_file
 from drtool.families.rds_instance import recovery
 from drtool.families.rds_instance import steps as rds_steps
+from drtool.families.secret import replica as secret_replica
+from drtool.families.secret import rotation as secret_rotation
+from drtool.families.secret import steps as secret_steps
 from drtool.sandbox.lab import Lab
 from drtool.sandbox.seed import ACCOUNT_ID, DR_REGION, PRIMARY_REGION
 from tests.helpers import (
@@ -87,7 +90,36 @@ def user_with_policy(lab: Lab, name: str, policy: dict[str, Any]) -> dict[str, s
     iam.create_user(UserName=name)
     iam.put_user_policy(UserName=name, PolicyName="drtool-drill", PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName=name)["AccessKey"]
+    admit_drill_principal(lab, f"arn:aws:iam::{ACCOUNT_ID}:user/{name}")
     return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+
+
+def admit_drill_principal(lab: Lab, principal: str) -> None:
+    """What an operator grants the drill's principal outside its own IAM policy (see drills/example-production.yaml),
+    as the sandbox drill's targets ask: every role listed under `allowed` or `denied` trusts it (moto wants the caller's
+    ARN exactly), and every drilled secret's primary key lets it decrypt, since the key policy, not IAM, decides that.
+    Each listed role's own policies are widened to "*" as `for_moto` widens the drill's (moto authorizes "*")."""
+    iam = admin_client(lab, "iam", PRIMARY_REGION)
+    targets = check_drill_file(SANDBOX_DRILL).drill.targets.values()
+    for role_arn in sorted({p for t in targets for p in [*getattr(t, "allowed", ()), *getattr(t, "denied", ())] if p != "self"}):
+        role = role_arn.rsplit("/", 1)[-1]
+        trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+        # Into the statement that trusts the account: moto denies when any trust statement names another principal.
+        for statement in trust["Statement"]:
+            named = statement["Principal"]["AWS"]
+            statement["Principal"]["AWS"] = [*(named if isinstance(named, list) else [named]), principal]
+        iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps(trust))
+        for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+            document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+            iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(
+                {**document, "Statement": [{**statement, "Resource": "*"} for statement in document["Statement"]]}))
+    for target in (t for t in targets if t.kind == "secret"):
+        key = admin_client(lab, "secretsmanager", PRIMARY_REGION).describe_secret(SecretId=target.secret)["KmsKeyId"]
+        kms = admin_client(lab, "kms", PRIMARY_REGION)
+        policy = json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+        policy["Statement"].append({"Sid": "DrillReadsTheSecret", "Effect": "Allow", "Principal": {"AWS": principal},
+                                    "Action": "kms:Decrypt", "Resource": "*"})
+        kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(policy))
 
 
 def run_drill_as(lab: Lab, tmp_path: Path, credentials: dict[str, str]) -> DrillRunOutcome:
@@ -201,6 +233,10 @@ def test_every_action_an_operation_declares_for_the_step_library_is_scoped():
                               rds_steps.encrypted, rds_steps.objectives_met)
                for op in reachable_operations(step) for a in op.spec.iam_actions}
     assert reached - NEEDS_NO_GRANT <= set(families().get("rds-instance").grants)
+    reached = {a for step in (secret_steps.described, secret_steps.replica_in_sync, secret_steps.allowed_read,
+                              secret_steps.denied_refused, secret_steps.rotation_read, secret_steps.rotation_judged)
+               for op in reachable_operations(step) for a in op.spec.iam_actions}
+    assert reached - NEEDS_NO_GRANT <= set(families().get("secret").grants)
 
 
 # --- the CLI, offline ----------------------------------------------------------------------------
@@ -225,7 +261,7 @@ def test_plan_lists_each_steps_calls_marks_mutating_ones_and_calls_no_aws(no_aws
     assert "rds-instance drtool-<run-id>-orders-db in eu-central-1" in out
     assert "rds-snapshot drtool-<run-id>-billing-db-copy in eu-central-1, only if" in out
     assert "db.t3.medium: about $0.068/h mysql, $0.072/h postgres" in out and "estimate" in out
-    assert out.count("Scenario: ") == 6  # two databases, and one bucket pair in four scenarios
+    assert out.count("Scenario: ") == 8  # two databases, one bucket pair in four scenarios, one secret in two
     assert no_aws_calls == []
 
 
@@ -288,6 +324,8 @@ def _declared_callees(function: ast.FunctionDef, module: types.ModuleType) -> It
 def test_every_operation_the_drill_logic_and_steps_use_is_declared():
     assert undeclared_calls(recovery) == []
     assert undeclared_calls(rds_steps) == []
+    for module in (secret_replica, secret_rotation, secret_steps):
+        assert undeclared_calls(module) == [], module.__name__
 
 
 UNDECLARED_EXAMPLE = """
