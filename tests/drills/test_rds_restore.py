@@ -7,6 +7,7 @@ import pty
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -20,6 +21,7 @@ from drtool.core.teardown import Teardown
 from drtool.drill.validate import check_drill_file
 from drtool.families.rds_instance import recovery
 from drtool.families.rds_instance.recovery import RdsDrillContext
+from drtool.sandbox.lab import Lab
 from drtool.sandbox.rds_model import RestoreJob
 from drtool.sandbox.seed import BILLING_DB, DR_REGION, ORDERS_DB
 from drtool.sandbox.world import WorldSettings

@@ -156,8 +156,8 @@ def test_the_drill_may_assume_exactly_the_listed_roles_and_use_keys_itself_only_
 
     path = drill_file(tmp_path, TARGET)
     by_sid = {s["Sid"]: s for s in drill_policy(check_drill_file(path), ACCOUNT_ID)["Statement"]}
-    assert by_sid["ActAsKeyPrincipals"]["Action"] == ["sts:AssumeRole"]
-    assert by_sid["ActAsKeyPrincipals"]["Resource"] == sorted([APP_ROLE_ARN, DR_OPERATOR_ROLE_ARN, DENIED_ROLE_ARN])
+    assert by_sid["AssumeListedPrincipals"]["Action"] == ["sts:AssumeRole"]
+    assert by_sid["AssumeListedPrincipals"]["Resource"] == sorted([APP_ROLE_ARN, DR_OPERATOR_ROLE_ARN, DENIED_ROLE_ARN])
     assert "UseDrKeysAsSelf" not in by_sid, "the roles use the key, not the drill's identity"
 
     drill = yaml.safe_load(path.read_text())
@@ -165,4 +165,4 @@ def test_the_drill_may_assume_exactly_the_listed_roles_and_use_keys_itself_only_
     path.write_text(yaml.safe_dump(drill))
     by_sid = {s["Sid"]: s for s in drill_policy(check_drill_file(path), ACCOUNT_ID)["Statement"]}
     assert by_sid["UseDrKeysAsSelf"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
-    assert by_sid["ActAsKeyPrincipals"]["Resource"] == [DENIED_ROLE_ARN]
+    assert by_sid["AssumeListedPrincipals"]["Resource"] == [DENIED_ROLE_ARN]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 import yaml
 
 from drtool.core.tagging import CANARY_PREFIX
@@ -13,7 +12,7 @@ from drtool.core.verdicts import Outcome
 from drtool.drill.validate import check_drill_file
 from drtool.families.s3_replication.completeness import audit_verdict
 from drtool.sandbox.lab import Lab
-from drtool.sandbox.seed import DR_REGION, PRIMARY_REGION, REPLICA_BUCKET, REPLICATION_RULE_ID, SOURCE_BUCKET
+from drtool.sandbox.seed import DR_REGION, PRIMARY_REGION, REPLICA_BUCKET, SOURCE_BUCKET
 from tests.helpers import client, drill_file, lab_env, production_untouched, run_drill
 
 TARGET = "orders-data"

@@ -41,6 +41,9 @@ from drtool.core.registry import families
 from drtool.drill.validate import check_drill_file
 from drtool.families.rds_instance import recovery
 from drtool.families.rds_instance import steps as rds_steps
+from drtool.families.secret import replica as secret_replica
+from drtool.families.secret import rotation as secret_rotation
+from drtool.families.secret import steps as secret_steps
 from drtool.sandbox.lab import Lab
 from drtool.sandbox.seed import ACCOUNT_ID, DR_REGION, PRIMARY_REGION
 from tests.helpers import (
@@ -201,6 +204,10 @@ def test_every_action_an_operation_declares_for_the_step_library_is_scoped():
                               rds_steps.encrypted, rds_steps.objectives_met)
                for op in reachable_operations(step) for a in op.spec.iam_actions}
     assert reached - NEEDS_NO_GRANT <= set(families().get("rds-instance").grants)
+    reached = {a for step in (secret_steps.described, secret_steps.replica_in_sync, secret_steps.allowed_read,
+                              secret_steps.denied_refused, secret_steps.rotation_read, secret_steps.rotation_judged)
+               for op in reachable_operations(step) for a in op.spec.iam_actions}
+    assert reached - NEEDS_NO_GRANT <= set(families().get("secret").grants)
 
 
 # --- the CLI, offline ----------------------------------------------------------------------------
@@ -225,7 +232,7 @@ def test_plan_lists_each_steps_calls_marks_mutating_ones_and_calls_no_aws(no_aws
     assert "rds-instance drtool-<run-id>-orders-db in eu-central-1" in out
     assert "rds-snapshot drtool-<run-id>-billing-db-copy in eu-central-1, only if" in out
     assert "db.t3.medium: about $0.068/h mysql, $0.072/h postgres" in out and "estimate" in out
-    assert out.count("Scenario: ") == 26  # two databases, one bucket pair in four scenarios, four keys in five
+    assert out.count("Scenario: ") == 28  # two databases, a bucket pair in four scenarios, four keys in five, a secret in two
     assert "kms:GenerateDataKey                    eu-central-1  as each allowed principal" in out
     assert no_aws_calls == []
 
@@ -289,6 +296,8 @@ def _declared_callees(function: ast.FunctionDef, module: types.ModuleType) -> It
 def test_every_operation_the_drill_logic_and_steps_use_is_declared():
     assert undeclared_calls(recovery) == []
     assert undeclared_calls(rds_steps) == []
+    for module in (secret_replica, secret_rotation, secret_steps):
+        assert undeclared_calls(module) == [], module.__name__
 
 
 UNDECLARED_EXAMPLE = """

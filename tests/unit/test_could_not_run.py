@@ -26,8 +26,8 @@ def run(tmp_path, **aws_env: str) -> tuple[subprocess.CompletedProcess, list]:
 def test_missing_credentials_is_exit_3_with_errors(tmp_path):
     done, cases = run(tmp_path)
     assert done.returncode == 3, done.stdout + done.stderr
-    # Two databases restored, and four S3 replication scenarios for one bucket pair.
-    assert len(cases) == 6 and all(case.result[0]._tag == "error" for case in cases)
+    # Two databases restored, four S3 scenarios for one bucket pair, five for each of four keys, two for one secret.
+    assert len(cases) == 28 and all(case.result[0]._tag == "error" for case in cases)
     assert all("Unable to locate credentials" in case.result[0].message for case in cases)
 
 
@@ -50,7 +50,9 @@ def test_preflight_is_a_setup_error_for_pytest_too_even_for_a_named_target(tmp_p
     )
     drill = tmp_path / "named.yaml"
     drill.write_text(SANDBOX_DRILL.read_text().replace("../features/rds_restore.feature", str(feature))
-                     .replace("  - ../features/s3_replication.feature\n", ""))
+                     .replace("  - ../features/s3_replication.feature\n", "")
+                     .replace("  - ../features/secrets_dr.feature\n", "")
+                     .replace("  - ../features/kms_dr_access.feature\n", ""))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DRTOOL_"))}
     env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_EC2_METADATA_DISABLED="true",
                DRTOOL_JOURNAL_DIR=str(tmp_path / "journal"))

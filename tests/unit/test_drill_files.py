@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from drtool.cli import app
 from drtool.core.model import DrillFileError
+from drtool.core.registry import families
 from drtool.drill.file import drill_json_schema
 from drtool.drill.validate import check_drill_file
 
@@ -35,6 +36,9 @@ targets:
       rto: 30m
       rpo: 24h
 """
+
+# Every registered family's bundled features, as the message lists them.
+BUNDLED_FEATURES = ", ".join(sorted(feature for family in families() for feature in family.features))
 
 
 def write(tmp_path: Path, text: str, name: str = "drill.yaml") -> Path:
@@ -121,7 +125,7 @@ def test_feature_step_without_implementation(tmp_path):
 def test_missing_feature_file(tmp_path):
     found = problems(drill(tmp_path, **{str(REPO / "features" / "rds_restore.feature"): "nowhere.feature"}))
     assert found == [f"{tmp_path / 'drill.yaml'}:5: feature file 'nowhere.feature' not found next to the drill file, "
-                     "nor a bare name of a family's feature (rds_restore.feature, s3_replication.feature)"]
+                     f"nor a bare name of a family's feature ({BUNDLED_FEATURES})"]
 
 
 def test_a_bare_name_finds_a_familys_feature_but_a_path_is_never_replaced_by_it(tmp_path):
@@ -129,7 +133,7 @@ def test_a_bare_name_finds_a_familys_feature_but_a_path_is_never_replaced_by_it(
     assert check_drill_file(bare).feature_paths == ((REPO / "features" / "rds_restore.feature").resolve(),)
     typo = drill(tmp_path, **{str(REPO / "features" / "rds_restore.feature"): "typo-dir/rds_restore.feature"})
     assert problems(typo) == [f"{tmp_path / 'drill.yaml'}:5: feature file 'typo-dir/rds_restore.feature' not found next to the "
-                              "drill file, nor a bare name of a family's feature (rds_restore.feature, s3_replication.feature)"]
+                              f"drill file, nor a bare name of a family's feature ({BUNDLED_FEATURES})"]
 
 
 @pytest.mark.parametrize("command", [["validate"], ["run"]])

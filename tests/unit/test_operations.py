@@ -142,7 +142,8 @@ def test_an_operation_names_its_api_apart_from_its_iam_actions():
 
 DECLARING_MODULES = ("drtool.core.preflight", "drtool.services.rds.actions", "drtool.services.rds.probes",
                      "drtool.services.kms.probes", "drtool.services.s3.probes", "drtool.services.s3.actions",
-                     "drtool.services.cloudwatch.probes", "drtool.services.iam.probes", "drtool.commands.cleanup",
+                     "drtool.services.cloudwatch.probes", "drtool.services.iam.probes",
+                     "drtool.services.secretsmanager.probes", "drtool.commands.cleanup",
                      "tests.families.toy_ssm.family")
 
 

@@ -12,7 +12,7 @@ from drtool.core.clock import Clock
 from drtool.core.errors import describe_error, error_code, is_access_denied
 from drtool.core.operations import calls, dr
 from drtool.core.principals import role_name
-from drtool.core.verdicts import Outcome, Verdict, VerdictReached, expect_denied
+from drtool.core.verdicts import Outcome, Verdict, expect_denied
 from drtool.services.kms.probes import decrypt, encrypt, generate_data_key
 from drtool.services.sts.probes import as_principal
 
@@ -28,13 +28,8 @@ class RoundTrip:
 
 
 def kms_as(aws: Any, principal: str, region: str) -> Any:
-    """A KMS client acting as `principal`. A role the drill cannot assume is an error of the drill's own set-up."""
-    try:
-        return as_principal(aws, principal).client("kms", region)
-    except ClientError as exc:
-        raise VerdictReached(Verdict.error(
-            f"the drill could not act as {principal}: {describe_error(exc)}; allow the drill's identity sts:AssumeRole "
-            "on it, and name the drill's identity in the role's trust policy")) from exc
+    """A KMS client acting as `principal` (a role the drill cannot assume ends the step as an error)."""
+    return as_principal(aws, principal).client("kms", region)
 
 
 @calls(dr(as_principal), dr(generate_data_key, acting_as="each allowed principal"),

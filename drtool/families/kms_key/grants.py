@@ -26,7 +26,7 @@ def _own_use(scope: Scope) -> list[Grant]:
 
 def _principals(scope: Scope) -> list[Grant]:
     roles = sorted({p for target in _targets(scope) for p in (*target.allowed, *target.denied) if p != SELF})
-    return [Grant("ActAsKeyPrincipals", tuple(roles))] if roles else []
+    return [Grant("AssumeListedPrincipals", tuple(roles))] if roles else []
 
 
 GRANTS: dict[str, GrantRule] = {
