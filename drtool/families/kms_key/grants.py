@@ -12,9 +12,19 @@ def _targets(scope: Scope) -> list:
     return [target for target in scope.drill.targets.values() if target.kind == KIND]
 
 
+def _key_arns(scope: Scope) -> tuple[str, ...]:
+    """The keys the targets name: a key ARN as given; an alias or id, any key of its region (the id is not known)."""
+    arns = set()
+    for target in _targets(scope):
+        for key, region in ((target.key, scope.drill.dr_region), (target.primary_key, scope.drill.primary_region)):
+            if key is None:
+                continue
+            arns.add(key if key.startswith("arn:") and ":key/" in key else scope.arn("kms", region, "key/*"))
+    return tuple(sorted(arns))
+
+
 def _keys(sid: str) -> GrantRule:
-    # Aliases name keys whose ids the drill file does not know: any key in the regions it reads, read-only.
-    return lambda scope: [Grant(sid, scope.arns("kms", "key/*"))] if _targets(scope) else []
+    return lambda scope: [Grant(sid, _key_arns(scope))] if _targets(scope) else []
 
 
 def _own_use(scope: Scope) -> list[Grant]:
@@ -31,11 +41,11 @@ def _principals(scope: Scope) -> list[Grant]:
 
 GRANTS: dict[str, GrantRule] = {
     "kms:ListAliases": everywhere("ListKeyAliases"),  # the preflight's probe
-    "kms:DescribeKey": _keys("ReadDrKeys"),
-    "kms:GetKeyPolicy": _keys("ReadDrKeys"),
-    "kms:GetKeyRotationStatus": _keys("ReadDrKeys"),
-    "kms:ListKeyRotations": _keys("ReadDrKeys"),
-    "kms:ListResourceTags": _keys("ReadDrKeys"),
+    "kms:DescribeKey": _keys("ReadKmsKeyTargets"),
+    "kms:GetKeyPolicy": _keys("ReadKmsKeyTargets"),
+    "kms:GetKeyRotationStatus": _keys("ReadKmsKeyTargets"),
+    "kms:ListKeyRotations": _keys("ReadKmsKeyTargets"),
+    "kms:ListResourceTags": _keys("ReadKmsKeyTargets"),
     "kms:GenerateDataKey": _own_use,
     "kms:Decrypt": _own_use,
     "sts:AssumeRole": _principals,
