@@ -63,7 +63,7 @@ def toy_registered(monkeypatch):
 def test_without_the_family_its_drill_file_is_invalid():
     result = drtool("validate", str(TOY_DRILL), env=no_aws_env())
     assert result.returncode == 2
-    assert "unknown target kind 'ssm-parameter'; expected one of: rds-instance" in result.stderr
+    assert "unknown target kind 'ssm-parameter'; expected one of: kms-key, rds-instance, s3-replication, secret\n" in result.stderr
 
 
 def test_plan_and_permissions_show_it():

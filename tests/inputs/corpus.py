@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from drtool.core.registry import families
+
 REPO = Path(__file__).resolve().parents[2]
 
 # A valid drill of both drtool families; each drill-file case changes one thing in it.
@@ -57,6 +59,10 @@ Feature: one database
 
 DRILL_COMMANDS = ("validate", "plan", "permissions", "run")
 
+
+# The registered families, as the messages list them.
+KINDS = ", ".join(sorted(family.kind for family in families()))
+FEATURES = ", ".join(sorted(name for family in families() for name in family.features))
 
 @dataclass(frozen=True)
 class Case:
@@ -162,8 +168,8 @@ drill("region-a-number", "schema", "{drill}:2: primary_region: Input should be a
 drill("upper-case-name", "schema", "{drill}:1: drill: String should match pattern '^[a-z][a-z0-9-]{0,40}$'", edit={"drill: corpus": "drill: Corpus"})
 drill("name-too-long", "schema", "{drill}:1: drill: String should match pattern '^[a-z][a-z0-9-]{0,40}$'", edit={"drill: corpus": "drill: " + "a" * 42})
 drill("target-name-with-underscore", "schema", "{drill}:9: targets.orders_db.[key]: String should match pattern '^[a-z][a-z0-9-]{0,40}$'", edit={"  orders-db:\n": "  orders_db:\n"})
-drill("unknown-kind", "schema", "{drill}:9: targets.orders-db: unknown target kind 'rds-cluster'; expected one of: rds-instance, s3-replication", edit={"kind: rds-instance": "kind: rds-cluster"})
-drill("no-kind", "schema", "{drill}:9: targets.orders-db: needs a 'kind', one of: rds-instance, s3-replication", edit={"    kind: rds-instance\n": ""})
+drill("unknown-kind", "schema", "{drill}:9: targets.orders-db: unknown target kind 'rds-cluster'; expected one of: " + KINDS, edit={"kind: rds-instance": "kind: rds-cluster"})
+drill("no-kind", "schema", "{drill}:9: targets.orders-db: needs a 'kind', one of: " + KINDS, edit={"    kind: rds-instance\n": ""})
 drill("target-a-list", "schema", "{drill}:9: targets.orders-db: Input should be a valid dictionary or object to extract fields from", text=BASE.split("  orders-db:")[0] + "  orders-db: [a, b]\n")
 drill("instance-class-a-list", "schema", "{drill}:14: targets.orders-db.restore.instance_class: Input should be a valid string", edit={"instance_class: db.t3.medium": "instance_class: [db.t3.medium]"})
 drill("role-arn-not-a-role", "schema", "{drill}:8: aws.role_arn: Value error, 'arn:aws:iam::123:user/me' is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)".replace("Value error, ", ""), edit={"budget: 2h\n": "aws:\n  role_arn: arn:aws:iam::123:user/me\nbudget: 2h\n"})
@@ -231,11 +237,11 @@ drill("trailing-dash", "names", "{drill}:19: targets 'orders-db' and 'orders-db-
 
 # --- features ------------------------------------------------------------------------------------
 
-drill("typo-dir", "feature", "{drill}:5: feature file 'typo-dir/rds_restore.feature' not found next to the drill file, nor a bare name of a family's feature (rds_restore.feature, s3_replication.feature)",
+drill("typo-dir", "feature", "{drill}:5: feature file 'typo-dir/rds_restore.feature' not found next to the drill file, nor a bare name of a family's feature (" + FEATURES + ")",
       edit={"  - rds_restore.feature\n": "  - typo-dir/rds_restore.feature\n"}, commands=("validate", "run"))
-drill("missing-feature", "feature", "{drill}:5: feature file 'nowhere.feature' not found next to the drill file, nor a bare name of a family's feature (rds_restore.feature, s3_replication.feature)",
+drill("missing-feature", "feature", "{drill}:5: feature file 'nowhere.feature' not found next to the drill file, nor a bare name of a family's feature (" + FEATURES + ")",
       edit={"  - rds_restore.feature\n": "  - nowhere.feature\n"}, commands=("validate", "run"))
-drill("feature-a-directory", "feature", "{drill}:5: feature file '.' not found next to the drill file, nor a bare name of a family's feature (rds_restore.feature, s3_replication.feature)",
+drill("feature-a-directory", "feature", "{drill}:5: feature file '.' not found next to the drill file, nor a bare name of a family's feature (" + FEATURES + ")",
       edit={"  - rds_restore.feature\n": "  - .\n"}, commands=("validate",))
 feature("empty", "", "{feature}: the feature file is empty; it needs a 'Feature:' line and scenarios")
 feature("blank", "\n\n   \n", "{feature}: the feature file is empty; it needs a 'Feature:' line and scenarios")
@@ -255,7 +261,7 @@ feature("unclosed-docstring", 'Feature: x\n  Scenario: y\n    Given each rds-ins
 feature("unknown-step", "Feature: x\n  Scenario: y\n    Given each rds-instance target of the drill\n    When the database is restored by magic\n",
         "{feature}:4: no step implementation for 'When the database is restored by magic'")
 feature("unknown-kind-step", "Feature: x\n  Scenario: y\n    Given each rds-cluster target of the drill\n",
-        "{feature}:3: unknown target kind 'rds-cluster'; expected one of: rds-instance, s3-replication")
+        "{feature}:3: unknown target kind 'rds-cluster'; expected one of: " + KINDS)
 feature("undefined-target", 'Feature: x\n  Scenario: y\n    Given the rds-instance target "payments-db"\n',
         "{feature}:3: the drill file defines no target named 'payments-db' (it has: orders-db, orders-data)")
 feature("wrong-kind-target", 'Feature: x\n  Scenario: y\n    Given the s3-replication target "orders-db"\n',

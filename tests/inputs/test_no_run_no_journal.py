@@ -50,5 +50,5 @@ def test_run_with_tags_that_select_nothing_writes_no_journal(tmp_path: Path, mon
     monkeypatch.setenv("DRTOOL_JOURNAL_DIR", str(tmp_path / "journals"))
     result = CliRunner().invoke(app, ["run", str(SANDBOX_DRILL), "-m", "nosuchtag"])
     assert result.exit_code == 2
-    assert "option -m: the tag expression 'nosuchtag' selects none of the drill's 5 scenarios" in result.output
+    assert "option -m: the tag expression 'nosuchtag' selects none of the drill's 12 scenarios" in result.output
     assert not (tmp_path / "journals").exists()

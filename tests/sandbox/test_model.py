@@ -62,7 +62,7 @@ def test_a_failing_job_and_those_after_it_stay_queued():
 
 def test_world_composes_the_registered_models_and_faults_come_from_them():
     world = World(ScaledClock(60))
-    assert list(world.models) == [model.name for model in model_types()] == ["kms", "rds", "s3", "secretsmanager"]
+    assert list(world.models) == [model.name for model in model_types()] == ["kms", "rds", "s3", "secretsmanager", "sts"]
     assert all(isinstance(model, ServiceModel) for model in world.models.values())
     declared = {fault.name for model in model_types() for fault in model.faults}
     assert set(registered_faults()) == declared
