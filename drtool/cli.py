@@ -151,6 +151,11 @@ def run(
     junit_xml: Optional[Path] = typer.Option(None, "--junit-xml", metavar="PATH", help="Write JUnit XML here."),
     journal_dir: Optional[Path] = typer.Option(None, "--journal-dir", metavar="DIR", help="Where to write the run journal."),
     tags: Optional[str] = typer.Option(None, "-m", "--tags", metavar="EXPR", help="Select scenarios by tag expression (overrides the drill file)."),
+    # Publishing after the run (the drill file's `publish:`); each option replaces or adds its sink's main setting.
+    cloudwatch_namespace: Optional[str] = typer.Option(None, "--cloudwatch-namespace", metavar="NS", help="Publish the figures to CloudWatch under NS."),
+    pushgateway: Optional[str] = typer.Option(None, "--pushgateway", metavar="URL", help="Push the figures to this Prometheus Pushgateway."),
+    sns_topic: Optional[str] = typer.Option(None, "--sns-topic", metavar="ARN", help="Send a summary to this SNS topic if the drill fails."),
+    no_publish: bool = typer.Option(False, "--no-publish", help="Publish nothing, whatever the drill file says."),
 ) -> None:
     """Run a drill: restore, time and judge each target, then tear down.
 
@@ -169,6 +174,10 @@ def run(
     problems += output_file_problems(junit_xml, "--junit-xml")
     problems += _journal_dir_problems(journal_dir)
     problems += _tag_problems(tags)
+    from drtool.drill.publish import PublishOptions
+
+    publish = PublishOptions(cloudwatch_namespace, pushgateway, sns_topic, no_publish)
+    problems += publish.problems(("--cloudwatch-namespace", "--pushgateway", "--sns-topic"))
     if drill_file is None:
         from drtool.drill.bundled import sandbox_drill
 
@@ -180,7 +189,7 @@ def run(
     if sandbox:
         lab = _start_lab(time_scale if time_scale is not None else 120.0, fault)
     try:
-        code = run_drill(loaded, junit_xml=junit_xml, journal_dir=journal_dir, tags=tags, console=_console())
+        code = run_drill(loaded, junit_xml=junit_xml, journal_dir=journal_dir, tags=tags, console=_console(), publish=publish)
     finally:
         if lab is not None:
             lab.stop()

@@ -4,8 +4,9 @@ The actions are the union of what every operation its scenarios can reach
 declares (`@operation(...)`), so they follow the code. This module adds what
 the code cannot say: which resources each action may touch and under which
 condition: each drill family maps the IAM actions it needs to the statement(s)
-that allow them (`Family.grants`); a reachable action no family scopes is an
-error, never a silent `*`.
+that allow them (`Family.grants`), and publishing scopes its own to the
+namespace and topic the drill file names; a reachable action nothing scopes is
+an error, never a silent `*`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 from typing import Any
 
 from drtool.commands.plan import DrillPlan, build_plan
+from drtool.commands.publish import PUBLISH_GRANTS
 from drtool.core.grants import Scope
 from drtool.core.registry import FamilyRegistry, families
 from drtool.drill.file import LoadedDrill
@@ -51,7 +53,7 @@ def policy_for_plan(plan: DrillPlan, account: str = "*", registry: FamilyRegistr
     regions = regions_by_action(plan)
     own = required_actions(plan) - NEEDS_NO_GRANT
     for action in sorted(own | actions_as_others(plan)):
-        rules = registry.grant_rules(action)
+        rules = [*registry.grant_rules(action), *([PUBLISH_GRANTS[action]] if action in PUBLISH_GRANTS else [])]
         if not rules and action in own:
             raise UnscopedAction(f"{action} is reachable by the drill but no drill family's grants scope it")
         scope = Scope(plan.drill, account, regions[action])

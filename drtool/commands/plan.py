@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 from _pytest.mark.expression import Expression
 from pytest_bdd.parser import FeatureParser, ScenarioTemplate
 
+from drtool.commands.publish import cloudwatch_region
 from drtool.core import preflight as preflight_module
 from drtool.core.operations import (
     PRIMARY,
@@ -29,6 +30,8 @@ from drtool.core.tagging import resource_name
 from drtool.drill.file import Drill, LoadedDrill
 from drtool.drill.target_steps import EACH_TARGET_STEP, NAMED_TARGET_STEP
 from drtool.drill.step_library import step_library
+from drtool.services.cloudwatch.publish import put_metric_data
+from drtool.services.sns.publish import publish_message
 
 RUN_ID_PLACEHOLDER = "<run-id>"
 _EACH = re.compile(EACH_TARGET_STEP)
@@ -89,13 +92,14 @@ class DrillPlan:
     drill: Drill
     preflight: tuple[PlannedCall, ...]
     scenarios: tuple[ScenarioPlan, ...]
+    publishing: tuple[PlannedCall, ...] = ()  # after the run, to the sinks the drill file names
 
     def calls(self) -> list[PlannedCall]:
         """Every call the drill's own identity makes (calls made as another principal are that principal's)."""
         return [call for call in self.all_calls() if call.acting_as is None]
 
     def all_calls(self) -> list[PlannedCall]:
-        return list(self.preflight) + [call for scenario in self.scenarios for call in scenario.calls()]
+        return [*self.preflight, *(call for scenario in self.scenarios for call in scenario.calls()), *self.publishing]
 
     def render(self) -> str:
         drill = self.drill
@@ -119,6 +123,9 @@ class DrillPlan:
                 lines.append(f"    {resource.kind} {resource.name} in {resource.region}{condition}; {resource.cost}")
             if not scenario.resources:
                 lines.append("    nothing")
+        if self.publishing:
+            lines += ["", "After the run, publishing its results (a failure is a warning):",
+                      *(f"  {'publish':<8}  {call.service}:{call.api:<34} {call.region}" for call in self.publishing)]
         return "\n".join(lines)
 
 
@@ -134,7 +141,7 @@ def build_plan(loaded: LoadedDrill) -> DrillPlan:
             for steps in _rendered_scenarios(template):
                 for target in _targets_of(steps, drill):
                     scenarios.append(_plan_scenario(drill, feature_path, template.name, target, steps))
-    return DrillPlan(drill, _preflight_calls(drill), tuple(scenarios))
+    return DrillPlan(drill, _preflight_calls(drill), tuple(scenarios), _publishing_calls(drill))
 
 
 def _selected(expression: str | None, tags: set[str]) -> bool:
@@ -227,6 +234,17 @@ def _preflight_calls(drill: Drill) -> tuple[PlannedCall, ...]:
         for region in (drill.primary_region, drill.dr_region):
             calls.append(PlannedCall(probe.service, api, region, False, probe.iam or (f"{probe.service}:{api}",)))
     return tuple(calls)
+
+
+def _publishing_calls(drill: Drill) -> tuple[PlannedCall, ...]:
+    """What drtool.commands.publish calls for the sinks the drill file names (a Pushgateway is HTTP, not AWS)."""
+    sinks = drill.publish
+    found = []
+    if sinks.cloudwatch is not None:
+        found.append((put_metric_data.operation, cloudwatch_region(drill, sinks)))
+    if sinks.sns is not None:
+        found.append((publish_message.operation, sinks.sns.region))
+    return tuple(PlannedCall(spec.service, spec.api, region, spec.mutating, spec.iam_actions) for spec, region in found)
 
 
 @lru_cache(maxsize=None)

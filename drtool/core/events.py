@@ -306,9 +306,20 @@ class CleanupFinished(Event):
     failures: list[str] = field(default_factory=list)
 
 
+@event("results-published")
+@dataclass(frozen=True, kw_only=True)
+class ResultsPublished(Event):
+    """After the run: its results sent to a sink (CloudWatch, a Pushgateway, SNS), or why they could not be."""
+
+    sink: str
+    destination: str
+    detail: str = ""  # what was sent: "17 datapoints", "message 1f0c..."
+    error: str = ""  # empty when delivered
+
+
 CORE_EVENTS: tuple[type[Event], ...] = (
     RunStarted, RunFinished, RunError, BudgetExceeded, PreflightPassed, ApiCalls, GuardRefusal, ListenerFailed,
     TestStarted, TargetChosen, StepStarted, StepPassed, StepFailed, Note, Progress, TimingStarted, TimingStopped,
     TestOutcome, TestFinished, ResourceCreating, ResourceCreated, ResourceDeleted, ResourceDeleteFailed,
-    TeardownStarted, TeardownFinished, SignalDuringTeardown, CleanupStarted, CleanupFinished,
+    TeardownStarted, TeardownFinished, SignalDuringTeardown, CleanupStarted, CleanupFinished, ResultsPublished,
 )

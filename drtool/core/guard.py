@@ -35,6 +35,9 @@ NON_MUTATING = {
             "GenerateDataKeyPairWithoutPlaintext", "GenerateRandom", "Sign", "Verify", "GenerateMac", "VerifyMac"},
     "sts": {"AssumeRole", "AssumeRoleWithWebIdentity", "AssumeRoleWithSAML", "GetCallerIdentity", "GetSessionToken", "DecodeAuthorizationMessage"},
     "iam": {"SimulatePrincipalPolicy", "SimulateCustomPolicy"},
+    # Publishing a run's results adds datapoints or sends a message: nothing is created, changed or removed.
+    "cloudwatch": {"PutMetricData"},
+    "sns": {"Publish"},
 }
 
 

@@ -130,6 +130,7 @@ class RunResult:
     api_calls: dict[str, Any] = field(default_factory=dict)
     guard_refusals: list[ev.GuardRefusal] = field(default_factory=list)
     resources: dict[tuple[str, str, str], ResourceLifetime] = field(default_factory=dict)
+    publishing: list[ev.ResultsPublished] = field(default_factory=list)  # after the run; a failure is only a warning
 
     @property
     def leftovers(self) -> list[str]:
@@ -223,6 +224,11 @@ def _api_calls(result: RunResult, event: ev.ApiCalls, stamp: Stamp) -> None:
 @handles(ev.GuardRefusal)
 def _guard_refused(result: RunResult, event: ev.GuardRefusal, stamp: Stamp) -> None:
     result.guard_refusals.append(event)
+
+
+@handles(ev.ResultsPublished)
+def _published(result: RunResult, event: ev.ResultsPublished, stamp: Stamp) -> None:
+    result.publishing.append(event)
 
 
 @handles(ev.TestStarted)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from drtool.core.clock import format_duration
+from drtool.reports.metrics import delivery_line
 from drtool.core.results import (
     ERROR,
     FAILED,
@@ -82,4 +84,7 @@ def print_summary(console: Console, result: RunResult, journal_path: str) -> Non
         highlight=False,
         soft_wrap=True,
     )
+    for published in result.publishing:  # after the run: a failure to publish is a warning, never the drill's result
+        line = delivery_line(published.sink, published.destination, published.detail, published.error)
+        console.print(f"[yellow]warning:[/] {escape(line)}" if published.error else escape(line), highlight=False, soft_wrap=True)
     console.print(f"Journal: {journal_path}", highlight=False, soft_wrap=True)

@@ -21,6 +21,7 @@ from drtool.core.budget import BudgetWatch
 from drtool.core.events import (
     ApiCalls,
     PreflightPassed,
+    ResultsPublished,
     RunFinished,
     StepFailed,
     StepPassed,
@@ -44,12 +45,17 @@ from drtool.core.inputs import output_dir_problems, output_file_problems, run_id
 from drtool.drill.file import LoadedDrill
 from drtool.drill.validate import check_drill_file
 from drtool.reports import junit
-from drtool.core.results import summarize
+from drtool.core.results import RunResult, summarize
+from drtool.commands.publish import Delivery, publish_run, publishing_clients
+from drtool.drill.publish import PublishOptions, Publishing
 
 RUN_KEY = pytest.StashKey[DrillRun]()
 LOADED_KEY = pytest.StashKey[LoadedDrill]()
 BUDGET_KEY = pytest.StashKey[BudgetWatch]()
 STEP_START_KEY = pytest.StashKey[float]()
+PUBLISHING_KEY = pytest.StashKey[Publishing]()
+DELIVERIES_KEY = pytest.StashKey[list[Delivery]]()
+PUBLISH_OPTION_NAMES = ("--drill-cloudwatch-namespace", "--drill-pushgateway", "--drill-sns-topic")
 _EACH_TARGET = re.compile(EACH_TARGET_STEP)
 _NAMED_TARGET = re.compile(NAMED_TARGET_STEP)
 
@@ -64,6 +70,11 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         help=f"where run journals go (default: {default_journal_dir()})",
     )
     group.addoption("--drill-run-id", metavar="ID", help="use this run id instead of a fresh one")
+    # Publishing after the run: each option replaces or adds its sink's main setting from the drill file's `publish:`.
+    group.addoption("--drill-cloudwatch-namespace", metavar="NS", help="publish the figures to CloudWatch under NS")
+    group.addoption("--drill-pushgateway", metavar="URL", help="push the figures to this Prometheus Pushgateway")
+    group.addoption("--drill-sns-topic", metavar="ARN", help="send a summary to this SNS topic when the drill fails")
+    group.addoption("--drill-no-publish", action="store_true", help="publish nothing, whatever the drill file says")
     for name in step_modules():
         if not pluginmanager.has_plugin(name):
             pluginmanager.register(importlib.import_module(name), name)
@@ -88,6 +99,9 @@ def pytest_configure(config: pytest.Config) -> None:
         *output_dir_problems(journal_dir, "--drill-journal-dir"),
         *run_id_problems(config.getoption("drill_run_id"), "--drill-run-id"),
     ]
+    publish_options = PublishOptions(config.getoption("drill_cloudwatch_namespace"), config.getoption("drill_pushgateway"),
+                                     config.getoption("drill_sns_topic"), bool(config.getoption("drill_no_publish")))
+    problems += publish_options.problems(PUBLISH_OPTION_NAMES)
     try:
         loaded = check_drill_file(Path(path))
     except DrillFileError as exc:
@@ -100,6 +114,7 @@ def pytest_configure(config: pytest.Config) -> None:
             config.pluginmanager.register(importlib.import_module(name), name)
     # The run, and its journal, start only once collection found scenarios to run (pytest_collection_finish).
     config.stash[LOADED_KEY] = loaded
+    config.stash[PUBLISHING_KEY] = publish_options.applied_to(loaded.drill.publish)
     for tag in _feature_tags(loaded.feature_paths):
         config.addinivalue_line("markers", f"{tag}: tag from the drill's features")
     if config.args_source != pytest.Config.ArgsSource.ARGS:
@@ -352,6 +367,26 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run.journal.emit(RunFinished(pytest_exit=int(exitstatus), interrupted=interrupted))
     result = summarize(read_journal(run.journal.path))
     junit_path = session.config.getoption("drill_junit")
-    if junit_path:
-        junit.write(result, Path(junit_path))
-    run.journal.close()
+    try:
+        if junit_path:
+            junit.write(result, Path(junit_path))
+        session.config.stash[DELIVERIES_KEY] = _publish(run, result, session.config.stash.get(PUBLISHING_KEY, None))
+    finally:
+        run.journal.close()
+
+
+def _publish(run: DrillRun, result: RunResult, publishing: Publishing | None) -> list[Delivery]:
+    """Publish the finished run's results; each delivery, or why it failed, goes in the journal (a warning only)."""
+    if publishing is None or not publishing.configured:
+        return []
+    deliveries = publish_run(result, run.drill, publishing, publishing_clients(run.drill, run.run_id))
+    for delivery in deliveries:
+        run.journal.emit(ResultsPublished(sink=delivery.sink, destination=delivery.destination, detail=delivery.detail,
+                                          error=delivery.error))
+    return deliveries
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """Under plain `pytest --drill`, say where the results were published, and what could not be."""
+    for delivery in config.stash.get(DELIVERIES_KEY, []):
+        terminalreporter.write_line(f"drtool: {'warning: ' if delivery.error else ''}{delivery.line}", yellow=bool(delivery.error))

@@ -15,6 +15,7 @@ from drtool.core.journal import (
     read_journal,
 )
 from drtool.drill.file import LoadedDrill
+from drtool.drill.publish import PublishOptions
 from drtool.reports.live import LiveProgress
 from drtool.core.results import ExitCode, summarize
 from drtool.reports.terminal import print_summary
@@ -43,6 +44,16 @@ def pytest_args(
     return args
 
 
+def publish_args(options: PublishOptions | None) -> list[str]:
+    """`drtool run`'s publishing options, as the plugin takes them."""
+    if options is None:
+        return []
+    given = [("--drill-cloudwatch-namespace", options.cloudwatch_namespace), ("--drill-pushgateway", options.pushgateway_url),
+             ("--drill-sns-topic", options.sns_topic)]
+    return [part for option, value in given if value is not None for part in (option, value)] + (
+        ["--drill-no-publish"] if options.off else [])
+
+
 def run_drill(
     loaded: LoadedDrill,
     *,
@@ -50,12 +61,13 @@ def run_drill(
     journal_dir: Path | None = None,
     tags: str | None = None,
     console: Console | None = None,
+    publish: PublishOptions | None = None,
 ) -> ExitCode:
     console = console or Console()
     journal_dir = journal_dir or default_journal_dir()
     run_id = new_run_id()
     live = LiveProgress(console, run_of=lambda config: config.stash.get(RUN_KEY, None))
-    pytest_exit = pytest.main(pytest_args(loaded, run_id, journal_dir, junit_xml, tags), plugins=[live])
+    pytest_exit = pytest.main(pytest_args(loaded, run_id, journal_dir, junit_xml, tags) + publish_args(publish), plugins=[live])
     journal = next((p for p in iter_journals(journal_dir) if p.stem.endswith(f"-{run_id}")), None)
     if journal is None:
         if pytest_exit == pytest.ExitCode.NO_TESTS_COLLECTED:

@@ -36,6 +36,7 @@ _S3_SUBRESOURCES = (
     "uploadId", "uploads", "versioning", "website",
 )
 UNKNOWN_TARGET = "<unreadable request>"
+_SERVICE_OF_SIGNING_NAME = {"monitoring": "cloudwatch"}
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,8 @@ def describe_request(environ: dict[str, Any]) -> SeenRequest | None:
     if scope is None:
         return None
     caller, region, service = scope.groups()
+    # The credential scope names the signing name; the guard's rules, like botocore's clients, name the service.
+    service = _SERVICE_OF_SIGNING_NAME.get(service, service)
     method = environ.get("REQUEST_METHOD", "GET")
     if service == "s3":
         return _describe_s3(environ, method, path, query, region, caller)

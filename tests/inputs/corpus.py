@@ -323,6 +323,25 @@ for id, value in [("negative", "-1"), ("too-big", "70000"), ("huge", "9999999999
 command("serve-port-busy", "options", ("sandbox", "serve", "--port", "{busy_port}"), "option --port: cannot listen on 127.0.0.1:{busy_port}: Address already in use")
 command("serve-unknown-fault", "options", ("sandbox", "serve", "--fault", "nope"), "option --fault: unknown fault(s) nope; valid faults: ...")
 
+# --- publish: where the results go after the run -------------------------------------------------------
+
+def publish(id: str, block: str, expect: str) -> None:
+    drill(id, "publish", expect, edit={"targets:\n": block + "targets:\n"})
+
+
+publish("namespace-of-aws", "publish:\n  cloudwatch:\n    namespace: AWS/Mine\n", "{drill}:10: publish.cloudwatch.namespace: 'AWS/Mine': namespaces starting with AWS/ are AWS's own; choose another, e.g. drtool")
+publish("namespace-characters", "publish:\n  cloudwatch:\n    namespace: 'drtool$metrics'\n", "{drill}:10: publish.cloudwatch.namespace: 'drtool$metrics' is not a CloudWatch namespace: 1 to 255 of A-Z a-z 0-9 . - _ / # : and space, not starting with ':'")
+publish("misspelt-key", "publish:\n  cloudwatch:\n    namespce: drtool\n", "{drill}:10: unknown key 'publish.cloudwatch.namespce'")
+publish("pushgateway-not-http", "publish:\n  pushgateway:\n    url: ftp://gateway:9091\n", "{drill}:10: publish.pushgateway.url: 'ftp://gateway:9091' is not a Pushgateway URL: give http(s)://HOST[:PORT][/PATH]")
+publish("pushgateway-port", "publish:\n  pushgateway:\n    url: http://gateway:99999\n", "{drill}:10: publish.pushgateway.url: 'http://gateway:99999': the port is not a number from 1 to 65535")
+publish("topic-of-another-service", "publish:\n  sns:\n    topic_arn: arn:aws:sqs:eu-west-1:123456789012:drills\n", "{drill}:10: publish.sns.topic_arn: 'arn:aws:sqs:eu-west-1:123456789012:drills' is not an SNS topic ARN (arn:aws:sns:REGION:123456789012:TOPIC)")
+publish("topic-region", "publish:\n  sns:\n    topic_arn: arn:aws:sns:eu-middle-9:123456789012:drills\n", "{drill}:10: publish.sns.topic_arn: 'arn:aws:sns:eu-middle-9:123456789012:drills' names an unknown AWS region 'eu-middle-9'")
+publish("sns-when", "publish:\n  sns:\n    topic_arn: arn:aws:sns:eu-west-1:123456789012:drills\n    when: sometimes\n", "{drill}:11: publish.sns.when: Input should be 'failure' or 'always'")
+publish("sns-on", "publish:\n  sns:\n    topic_arn: arn:aws:sns:eu-west-1:123456789012:drills\n    on: failure\n", "{drill}:11: the key 'on' reads as a boolean, not a name; quote it if you mean it")
+command("run-pushgateway", "publish", ("run", "{drill}", "--pushgateway", "gateway:9091"), "option --pushgateway: 'gateway:9091' is not a Pushgateway URL: give http(s)://HOST[:PORT][/PATH]")
+command("run-sns-topic", "publish", ("run", "{drill}", "--sns-topic", "drills"), "option --sns-topic: 'drills' is not an SNS topic ARN (arn:aws:sns:REGION:123456789012:TOPIC)")
+command("run-namespace", "publish", ("run", "{drill}", "--cloudwatch-namespace", "AWS/X"), "option --cloudwatch-namespace: 'AWS/X': namespaces starting with AWS/ are AWS's own; choose another, e.g. drtool")
+
 # --- journals given to `drtool report` --------------------------------------------------------------
 
 SAMPLE = (REPO / "tests" / "inputs" / "sample_journal.jsonl").read_text()

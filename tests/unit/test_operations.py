@@ -144,6 +144,7 @@ DECLARING_MODULES = ("drtool.core.preflight", "drtool.services.rds.actions", "dr
                      "drtool.services.kms.probes", "drtool.services.s3.probes", "drtool.services.s3.actions",
                      "drtool.services.cloudwatch.probes", "drtool.services.iam.probes",
                      "drtool.services.secretsmanager.probes", "drtool.commands.cleanup",
+                     "drtool.services.cloudwatch.publish", "drtool.services.sns.publish",
                      "tests.families.toy_ssm.family")
 
 
