@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
 import traceback
 import types
 from pathlib import Path
@@ -44,6 +45,8 @@ from drtool.core.inputs import output_dir_problems, output_file_problems, run_id
 from drtool.drill.file import LoadedDrill
 from drtool.drill.validate import check_drill_file
 from drtool.reports import junit
+from drtool.reports.markdown import STEP_SUMMARY_ENV, append_step_summary
+from drtool.reports.report_set import write_report_set
 from drtool.core.results import summarize
 
 RUN_KEY = pytest.StashKey[DrillRun]()
@@ -64,6 +67,8 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         help=f"where run journals go (default: {default_journal_dir()})",
     )
     group.addoption("--drill-run-id", metavar="ID", help="use this run id instead of a fresh one")
+    group.addoption("--drill-report-dir", metavar="DIR",
+                    help="write the drill's report set here: report.html, summary.json, summary.md and the journal")
     for name in step_modules():
         if not pluginmanager.has_plugin(name):
             pluginmanager.register(importlib.import_module(name), name)
@@ -87,6 +92,7 @@ def pytest_configure(config: pytest.Config) -> None:
         *output_file_problems(Path(junit_path) if junit_path else None, "--drill-junit"),
         *output_dir_problems(journal_dir, "--drill-journal-dir"),
         *run_id_problems(config.getoption("drill_run_id"), "--drill-run-id"),
+        *output_dir_problems(_report_dir(config), "--drill-report-dir"),
     ]
     try:
         loaded = check_drill_file(Path(path))
@@ -354,4 +360,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     junit_path = session.config.getoption("drill_junit")
     if junit_path:
         junit.write(result, Path(junit_path))
+    report_dir = _report_dir(session.config)
+    if report_dir is not None:
+        write_report_set(result, run.journal.path, report_dir)
+    try:
+        append_step_summary(result)
+    except OSError as exc:  # GitHub's page is a courtesy: the reports above are written, the verdict stands
+        sys.stderr.write(f"drtool: could not append to ${STEP_SUMMARY_ENV}: {exc}\n")
     run.journal.close()
+
+
+def _report_dir(config: pytest.Config) -> Path | None:
+    value = config.getoption("drill_report_dir", None)
+    return Path(value) if value is not None else None
