@@ -14,7 +14,7 @@ from drtool.reports.figures import SEVERITY
 
 FORMAT = "drtool-run"
 VERSION = 1
-_OUTCOME = {0: "met", 1: "failed", 2: "invalid-input", 3: "could-not-run", 130: "interrupted"}
+_OUTCOME = {0: "met", 1: "failed", 3: "could-not-run", 130: "interrupted"}
 
 
 def _figure(measurement: dict[str, Any], scenario: str | None = None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from html import escape
 
 from drtool.core.clock import format_duration
 from drtool.core.results import PASSED, RunResult, TestResult
-from drtool.reports.figures import figure_columns, label, measured_text, tests_by_kind
+from drtool.reports.figures import figure_columns, label, measured_text, measurement, tests_by_kind
 from drtool.reports.svg import Bar, Limit, Point, Row, timeline, trend
 from drtool.reports.terminal import totals_line
 
@@ -76,7 +76,7 @@ def _summary(result: RunResult, anchors: dict[str, str]) -> list[str]:
         out.append(f"<h3>{escape(kind or 'scenarios')}</h3><table><tr><th>target</th><th>scenario</th><th>result</th>"
                    + "".join(f"<th>{escape(figure)}</th>" for figure in figures) + "<th>took</th></tr>")
         for test in tests:
-            cells = "".join(f'<td class="num{" breach" if measured_text(test, f).endswith("!") else ""}">'
+            cells = "".join(f'<td class="num{" breach" if not (measurement(test, f) or {}).get("met", True) else ""}">'
                             f"{escape(measured_text(test, f))}</td>" for f in figures)
             out.append(f"<tr><td>{escape(test.target or '-')}</td><td><a href=\"#{anchors[test.test_id]}\">{escape(test.scenario)}</a></td>"
                        f"<td>{_badge(test.status)}</td>{cells}<td class=\"num\">{format_duration(test.duration_s)}</td></tr>")
@@ -212,8 +212,9 @@ def _trends(result: RunResult, history: list[RunResult] | None) -> list[str]:
 def render(result: RunResult, history: list[RunResult] | None = None) -> str:
     """The report as one HTML document. `history`: earlier runs of the drill, for the trend charts."""
     anchors = {test.test_id: _anchor(index) for index, test in enumerate(result.tests.values(), 1)}
-    status = "passed" if result.exit_code() == 0 else "failed"
-    body = [f"<h1>Drill {escape(result.drill)} {_badge(status).replace(label(status), 'MET' if status == 'passed' else 'NOT MET')}</h1>",
+    met = result.exit_code() == 0
+    verdict = f'<span class="badge b-{"passed" if met else "failed"}">{"MET" if met else "NOT MET"}</span>'
+    body = [f"<h1>Drill {escape(result.drill)} {verdict}</h1>",
             f'<p class="muted">run {escape(result.run_id)}, rendered from its journal by drtool</p>',
             *_summary(result, anchors), *_run_timeline(result), '<h2 id="scenarios">Scenarios</h2>']
     for test in result.tests.values():

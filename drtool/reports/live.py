@@ -23,9 +23,7 @@ class LiveProgress(ProgressView):
         self._live: Live | None = None
 
     def start(self) -> None:
-        heading = run_heading(self.run)
-        self.console.print(heading.replace(f"drill {self.run.drill.drill} ", f"drill [bold]{escape(self.run.drill.drill)}[/] ", 1),
-                           highlight=False)
+        self.console.print(run_heading(self.run), markup=False, highlight=False)
         self._live = Live(self._render(), console=self.console, refresh_per_second=8, transient=False, get_renderable=self._render)
         self._live.start()
 
@@ -33,7 +31,8 @@ class LiveProgress(ProgressView):
         if self._live is not None:
             self._live.stop()
             self._live = None
-            self.console.line()  # the summary starts on a line of its own, whatever the terminal did
+            if not self.console.is_terminal:  # rich ends the table's line only on a terminal
+                self.console.line()
 
     def shown(self, record: dict[str, Any], scenario: Scenario | None) -> None:
         # -v: every note as it is made, printed above the table (Live keeps the table below it).

@@ -82,8 +82,11 @@ class ProgressView:
         return self.run.clock.monotonic() if self.run is not None else 0.0
 
     def on_record(self, record: dict[str, Any]) -> None:
+        # The journal calls its listeners one record at a time. Showing happens outside the lock, because
+        # rich's Live takes its own lock and then ours to redraw; holding ours while printing could deadlock.
         with self._lock:
-            self.shown(record, self._update(record))
+            scenario = self._update(record)
+        self.shown(record, scenario)
 
     def _update(self, record: dict[str, Any]) -> Scenario | None:
         event, test = record["event"], record.get("test")

@@ -12,12 +12,14 @@ import re
 from types import SimpleNamespace
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from drtool.cli import app
 from drtool.core.clock import format_duration
 from drtool.core.journal import read_journal
 from drtool.reports.figures import Verbosity
+from drtool.reports.live import LiveProgress
 from drtool.reports.log import LogProgress
 from tests.reports.drilled import BREACHED_RTO, WIDE_RTO, Drilled, run_once
 
@@ -186,12 +188,8 @@ def test_a_long_wait_prints_a_heartbeat_once_a_real_interval_passes_in_silence(r
     real, world = FakeClock(), FakeClock()
     stream = io.StringIO()
     view = LogProgress(stream, run_of=lambda config: None, verbosity=Verbosity.NORMAL, heartbeat_s=30, real_clock=real)
-    start = records[0]
-    run = SimpleNamespace(journal=SimpleNamespace(listeners=[]), clock=SimpleNamespace(monotonic=world), run_id=start["run_id"],
-                          loaded=SimpleNamespace(path="drill.yaml"),
-                          drill=SimpleNamespace(drill=start["drill"], primary_region="eu-west-1", dr_region="eu-central-1"))
-    world.now = start["mono"]
-    view.attach(run)
+    world.now = records[0]["mono"]
+    view.attach(fake_run(records[0], world))
     view.stop()  # no heartbeat thread: the test beats by hand
     billing = next(r["test"] for r in records if r["event"] == "test-started" and r["target"] == "billing-db")
     waiting = next(r for r in records if r["event"] == "progress" and r["test"] == billing and r["message"].endswith(": creating"))
@@ -216,3 +214,23 @@ def test_a_long_wait_prints_a_heartbeat_once_a_real_interval_passes_in_silence(r
     view.beat()
     assert stream.getvalue().count("still running") == 2
     assert not ANSI.search(stream.getvalue())
+
+
+def fake_run(start: dict, world: FakeClock) -> SimpleNamespace:
+    return SimpleNamespace(journal=SimpleNamespace(listeners=[]), clock=SimpleNamespace(monotonic=world), run_id=start["run_id"],
+                           loaded=SimpleNamespace(path="drill.yaml"),
+                           drill=SimpleNamespace(drill=start["drill"], primary_region="eu-west-1", dr_region="eu-central-1"))
+
+
+def test_the_live_table_ends_its_line_before_the_summary_wherever_it_is_drawn(records: list[dict]) -> None:
+    """Where rich's Live does not end its last line itself (not a terminal), the table ran into the summary."""
+    stream, world = io.StringIO(), FakeClock()
+    console = Console(file=stream, width=120)
+    assert not console.is_terminal
+    view = LiveProgress(console, run_of=lambda config: None)
+    view.attach(fake_run(records[0], world))
+    for record in records[:40]:
+        view.on_record(record)
+    view.stop()
+    console.print(f"drill {records[0]['drill']}, run {records[0]['run_id']}")
+    assert f"\ndrill {records[0]['drill']}, run {records[0]['run_id']}\n" in stream.getvalue()
