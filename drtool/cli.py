@@ -44,11 +44,35 @@ def _main(
     """Executable disaster-recovery drills for AWS: restore in the DR region, time it, judge it, tear it down."""
 
 
+# Where output is not a terminal (a CI log), tables are this wide unless COLUMNS says otherwise, not rich's 80.
+LOG_WIDTH = 160
+
+
 def _console(stderr: bool = False):
     from rich.console import Console
 
     # Bind the real stream now: pytest swaps sys.stdout while a drill runs, and live progress must still show.
-    return Console(file=sys.stderr if stderr else sys.stdout, highlight=False)
+    console = Console(file=sys.stderr if stderr else sys.stdout, highlight=False)
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console.width = LOG_WIDTH
+    return console
+
+
+def _output_problems(quiet: bool, verbose: bool, output_format: str) -> list:
+    from drtool.core.inputs import option_problem
+
+    problems = []
+    if quiet and verbose:
+        problems.append(option_problem("-q", "and -v ask for less and more at once; give one"))
+    if output_format not in ("text", "json"):
+        problems.append(option_problem("--format", f"{output_format!r} is not one of text, json"))
+    return problems
+
+
+def _verbosity(quiet: bool, verbose: bool):
+    from drtool.reports.figures import Verbosity
+
+    return Verbosity.QUIET if quiet else Verbosity.VERBOSE if verbose else Verbosity.NORMAL
 
 
 MAX_PROBLEMS_SHOWN = 50
@@ -156,12 +180,17 @@ def run(
     pushgateway: Optional[str] = typer.Option(None, "--pushgateway", metavar="URL", help="Push the figures to this Prometheus Pushgateway."),
     sns_topic: Optional[str] = typer.Option(None, "--sns-topic", metavar="ARN", help="Send a summary to this SNS topic if the drill fails."),
     no_publish: bool = typer.Option(False, "--no-publish", help="Publish nothing, whatever the drill file says."),
+    # Output: how much to show, in which format, and the report set.
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Show only the summary tables and what did not pass."),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Show every note, as it is made and in the summary."),
+    output_format: str = typer.Option("text", "--format", metavar="text|json", help="json: print the run as one JSON document on stdout (progress goes to stderr)."),
+    report_dir: Optional[Path] = typer.Option(None, "--report-dir", metavar="DIR", help="Write report.html, summary.json, summary.md and a copy of the journal here."),
 ) -> None:
     """Run a drill: restore, time and judge each target, then tear down.
 
     Exit 0 met, 1 failed or breached, 2 invalid input, 3 could not run, 130 interrupted (after teardown).
     """
-    from drtool.core.inputs import option_problem, output_file_problems, time_scale_problems
+    from drtool.core.inputs import option_problem, output_dir_problems, output_file_problems, time_scale_problems
 
     if drill_file is None and not sandbox:
         _fail_invalid("drtool run: give a drill file, or --sandbox to run the bundled sandbox drill")
@@ -178,6 +207,7 @@ def run(
 
     publish = PublishOptions(cloudwatch_namespace, pushgateway, sns_topic, no_publish)
     problems += publish.problems(("--cloudwatch-namespace", "--pushgateway", "--sns-topic"))
+    problems += _output_problems(quiet, verbose, output_format) + output_dir_problems(report_dir, "--report-dir")
     if drill_file is None:
         from drtool.drill.bundled import sandbox_drill
 
@@ -189,7 +219,10 @@ def run(
     if sandbox:
         lab = _start_lab(time_scale if time_scale is not None else 120.0, fault)
     try:
-        code = run_drill(loaded, junit_xml=junit_xml, journal_dir=journal_dir, tags=tags, console=_console(), publish=publish)
+        json_out = output_format == "json"  # stdout is the document; people read progress on stderr
+        code = run_drill(loaded, junit_xml=junit_xml, journal_dir=journal_dir, tags=tags, console=_console(stderr=json_out),
+                         verbosity=_verbosity(quiet, verbose), report_dir=report_dir, json_to=sys.stdout if json_out else None,
+                         publish=publish)
     finally:
         if lab is not None:
             lab.stop()
@@ -200,24 +233,38 @@ def run(
 def report(
     journal: Path = typer.Argument(..., help="A run journal (.jsonl), e.g. from ~/.local/state/drtool/runs."),
     junit_xml: Optional[Path] = typer.Option(None, "--junit-xml", help="Write JUnit XML here."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Show only the summary tables and what did not pass."),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Show every note."),
+    output_format: str = typer.Option("text", "--format", metavar="text|json", help="json: print the run as one JSON document."),
+    report_dir: Optional[Path] = typer.Option(None, "--report-dir", metavar="DIR", help="Write report.html, summary.json, summary.md and a copy of the journal here."),
 ) -> None:
-    """Render a run's summary (and JUnit XML) again from its journal, even one a killed run left. Exits as the run did."""
-    from drtool.core.inputs import output_file_problems
+    """Render a run's summary (and JUnit XML, and the report set) again from its journal, even one a killed run left.
+
+    Exits as the run did.
+    """
+    from drtool.core.inputs import output_dir_problems, output_file_problems
     from drtool.core.model import DrillFileError
-    from drtool.reports import junit
+    from drtool.reports import document, junit
     from drtool.reports.damaged import summarize_journal
+    from drtool.reports.report_set import write_report_set
     from drtool.reports.terminal import print_summary
 
-    problems = output_file_problems(junit_xml, "--junit-xml")
+    problems = [*output_file_problems(junit_xml, "--junit-xml"), *output_dir_problems(report_dir, "--report-dir"),
+                *_output_problems(quiet, verbose, output_format)]
     if problems:
         _fail_problems("drtool report", problems)
     try:
         result, damage = summarize_journal(journal)
     except DrillFileError as exc:
         _fail_invalid(_problem_lines(exc.problems))
-    print_summary(_console(), result, str(journal))
+    if output_format == "json":
+        typer.echo(document.render(result), nl=False)
+    else:
+        print_summary(_console(), result, str(journal), _verbosity(quiet, verbose))
     if junit_xml is not None:
         junit.write(result, junit_xml)
+    if report_dir is not None:
+        write_report_set(result, journal, report_dir)
     if damage:
         # What could be read is shown above; the exit code cannot vouch for a journal with lines missing.
         _fail_invalid(f"{journal}: the journal is damaged; the report above leaves out {len(damage)} record"

@@ -152,7 +152,8 @@ class DrillRunOutcome:
 
 
 def lab_env(lab: Lab, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    # Not AWS's settings, and not GitHub's step summary: a test's drill must not write on the job's page.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "GITHUB_STEP_SUMMARY"}
     env.update(lab.environment())
     env["DRTOOL_JOURNAL_DIR"] = str(tmp_path / "journal")
     env["COLUMNS"] = "200"

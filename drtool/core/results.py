@@ -56,6 +56,16 @@ class TimelineEntry:
 
 
 @dataclass
+class TimedInterval:
+    """An interval a scenario measured (the recovery an RTO judges), or its teardown; run-clock seconds."""
+
+    label: str  # the figure, e.g. "RTO", or "teardown"
+    started_mono: float
+    stopped_mono: float | None = None  # None: still open when the scenario ended
+    objective_s: float | None = None
+
+
+@dataclass
 class ResourceLifetime:
     """One resource a run created: when it was asked for, when it existed, when it went (or why it did not)."""
 
@@ -93,6 +103,7 @@ class TestResult:
     notes: list[str] = field(default_factory=list)
     measurements: list[dict[str, Any]] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
+    intervals: list[TimedInterval] = field(default_factory=list)
 
     @property
     def duration_s(self) -> float:
@@ -279,6 +290,23 @@ def _note(test: TestResult, event: ev.Note, stamp: Stamp) -> None:
         test.measurements.append(event.measurement)
 
 
+def _timing_started(test: TestResult, event: ev.TimingStarted, stamp: Stamp) -> None:
+    test.intervals.append(TimedInterval(event.figure, stamp.mono, objective_s=event.objective_s))
+
+
+def _teardown_started(test: TestResult, event: ev.TeardownStarted, stamp: Stamp) -> None:
+    test.intervals.append(TimedInterval("teardown", stamp.mono))
+
+
+def _interval_stopped(label: Callable[[Any], str]) -> Callable[[TestResult, Any, Stamp], None]:
+    def stop(test: TestResult, event: Any, stamp: Stamp) -> None:
+        open_ = next((i for i in reversed(test.intervals) if i.label == label(event) and i.stopped_mono is None), None)
+        if open_ is not None:
+            open_.stopped_mono = stamp.mono
+
+    return stop
+
+
 def _outcome(test: TestResult, event: ev.TestOutcome, stamp: Stamp) -> None:
     test.worsen(event.status, event.message, event.kind, event.traceback or event.details)
 
@@ -292,6 +320,8 @@ def _test_finished(test: TestResult, event: ev.TestFinished, stamp: Stamp) -> No
 for _type, _handler in (
     (ev.TargetChosen, _target_chosen), (ev.StepStarted, _step_started), (ev.StepPassed, _step_ended),
     (ev.StepFailed, _step_ended), (ev.Note, _note), (ev.TestOutcome, _outcome), (ev.TestFinished, _test_finished),
+    (ev.TimingStarted, _timing_started), (ev.TimingStopped, _interval_stopped(lambda event: event.figure)),
+    (ev.TeardownStarted, _teardown_started), (ev.TeardownFinished, _interval_stopped(lambda event: "teardown")),
 ):
     CORE_HANDLERS[_type] = _for_test(_handler)
 

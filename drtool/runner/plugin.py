@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
 import traceback
 import types
 from pathlib import Path
@@ -48,6 +49,8 @@ from drtool.reports import junit
 from drtool.core.results import RunResult, summarize
 from drtool.commands.publish import Delivery, publish_run, publishing_clients
 from drtool.drill.publish import PublishOptions, Publishing
+from drtool.reports.markdown import STEP_SUMMARY_ENV, append_step_summary
+from drtool.reports.report_set import write_report_set
 
 RUN_KEY = pytest.StashKey[DrillRun]()
 LOADED_KEY = pytest.StashKey[LoadedDrill]()
@@ -75,6 +78,8 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group.addoption("--drill-pushgateway", metavar="URL", help="push the figures to this Prometheus Pushgateway")
     group.addoption("--drill-sns-topic", metavar="ARN", help="send a summary to this SNS topic when the drill fails")
     group.addoption("--drill-no-publish", action="store_true", help="publish nothing, whatever the drill file says")
+    group.addoption("--drill-report-dir", metavar="DIR",
+                    help="write the drill's report set here: report.html, summary.json, summary.md and the journal")
     for name in step_modules():
         if not pluginmanager.has_plugin(name):
             pluginmanager.register(importlib.import_module(name), name)
@@ -98,6 +103,7 @@ def pytest_configure(config: pytest.Config) -> None:
         *output_file_problems(Path(junit_path) if junit_path else None, "--drill-junit"),
         *output_dir_problems(journal_dir, "--drill-journal-dir"),
         *run_id_problems(config.getoption("drill_run_id"), "--drill-run-id"),
+        *output_dir_problems(_report_dir(config), "--drill-report-dir"),
     ]
     publish_options = PublishOptions(config.getoption("drill_cloudwatch_namespace"), config.getoption("drill_pushgateway"),
                                      config.getoption("drill_sns_topic"), bool(config.getoption("drill_no_publish")))
@@ -370,9 +376,21 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     try:
         if junit_path:
             junit.write(result, Path(junit_path))
+        report_dir = _report_dir(session.config)
+        if report_dir is not None:
+            write_report_set(result, run.journal.path, report_dir)
+        try:
+            append_step_summary(result)
+        except OSError as exc:  # GitHub's page is a courtesy: the reports above are written, the verdict stands
+            sys.stderr.write(f"drtool: could not append to ${STEP_SUMMARY_ENV}: {exc}\n")
         session.config.stash[DELIVERIES_KEY] = _publish(run, result, session.config.stash.get(PUBLISHING_KEY, None))
     finally:
         run.journal.close()
+
+
+def _report_dir(config: pytest.Config) -> Path | None:
+    value = config.getoption("drill_report_dir", None)
+    return Path(value) if value is not None else None
 
 
 def _publish(run: DrillRun, result: RunResult, publishing: Publishing | None) -> list[Delivery]:

@@ -1,9 +1,10 @@
-"""`drtool run`: pytest with the drtool plugin, a live display, and results read back from the journal."""
+"""`drtool run`: pytest with the drtool plugin, progress while it runs, and results read back from the journal."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import IO
 
 import pytest
 from rich.console import Console
@@ -16,14 +17,19 @@ from drtool.core.journal import (
 )
 from drtool.drill.file import LoadedDrill
 from drtool.drill.publish import PublishOptions
-from drtool.reports.live import LiveProgress
 from drtool.core.results import ExitCode, summarize
+from drtool.reports import document
+from drtool.reports.figures import Verbosity
+from drtool.reports.live import LiveProgress
+from drtool.reports.log import LogProgress
+from drtool.reports.progress import ProgressView
 from drtool.reports.terminal import print_summary
 from drtool.runner.plugin import RUN_KEY
 
 
 def pytest_args(
-    loaded: LoadedDrill, run_id: str, journal_dir: Path, junit_xml: Path | None, tags: str | None
+    loaded: LoadedDrill, run_id: str, journal_dir: Path, junit_xml: Path | None, tags: str | None,
+    report_dir: Path | None = None,
 ) -> list[str]:
     args = [
         str(loaded.path),
@@ -39,6 +45,8 @@ def pytest_args(
     ]
     if junit_xml is not None:
         args += ["--drill-junit", str(junit_xml)]
+    if report_dir is not None:
+        args += ["--drill-report-dir", str(report_dir)]
     if tags:
         args += ["-m", tags]
     return args
@@ -54,6 +62,16 @@ def publish_args(options: PublishOptions | None) -> list[str]:
         ["--drill-no-publish"] if options.off else [])
 
 
+def progress_view(console: Console, verbosity: Verbosity) -> ProgressView | None:
+    """A live table on a terminal; plain lines anywhere else (CI logs); nothing with -q."""
+    run_of = lambda config: config.stash.get(RUN_KEY, None)  # noqa: E731
+    if verbosity <= Verbosity.QUIET:
+        return None
+    if console.is_terminal:
+        return LiveProgress(console, run_of, verbosity)
+    return LogProgress(console.file, run_of, verbosity)
+
+
 def run_drill(
     loaded: LoadedDrill,
     *,
@@ -62,12 +80,17 @@ def run_drill(
     tags: str | None = None,
     console: Console | None = None,
     publish: PublishOptions | None = None,
+    verbosity: Verbosity = Verbosity.NORMAL,
+    report_dir: Path | None = None,
+    json_to: IO[str] | None = None,
 ) -> ExitCode:
+    """Run the drill. `console` shows progress and the summary; with `json_to`, the summary is the JSON document there."""
     console = console or Console()
     journal_dir = journal_dir or default_journal_dir()
     run_id = new_run_id()
-    live = LiveProgress(console, run_of=lambda config: config.stash.get(RUN_KEY, None))
-    pytest_exit = pytest.main(pytest_args(loaded, run_id, journal_dir, junit_xml, tags) + publish_args(publish), plugins=[live])
+    view = progress_view(console, verbosity)
+    args = pytest_args(loaded, run_id, journal_dir, junit_xml, tags, report_dir) + publish_args(publish)
+    pytest_exit = pytest.main(args, plugins=[view] if view is not None else [])
     journal = next((p for p in iter_journals(journal_dir) if p.stem.endswith(f"-{run_id}")), None)
     if journal is None:
         if pytest_exit == pytest.ExitCode.NO_TESTS_COLLECTED:
@@ -76,7 +99,13 @@ def run_drill(
         console.print(f"drtool: the drill did not start (pytest exit {int(pytest_exit)}); nothing was run")
         return ExitCode.INVALID_INPUT if pytest_exit == pytest.ExitCode.USAGE_ERROR else ExitCode.COULD_NOT_RUN
     result = summarize(read_journal(journal))
-    print_summary(console, result, str(journal))
+    if json_to is not None:
+        json_to.write(document.render(result))
+        json_to.flush()
+    else:
+        print_summary(console, result, str(journal), verbosity)
+        if report_dir is not None:
+            console.print(f"Reports: {report_dir}", highlight=False, soft_wrap=True)
     if pytest_exit == pytest.ExitCode.INTERNAL_ERROR:
         console.print("drtool: pytest reported an internal error; see the journal")
         return ExitCode.COULD_NOT_RUN
@@ -84,3 +113,4 @@ def run_drill(
         console.print("drtool: no scenario matched (check the drill's features, targets and tags)")
         return ExitCode.INVALID_INPUT
     return result.exit_code()
+
