@@ -31,7 +31,7 @@ from drtool.core.events import (
     TestStarted,
 )
 from drtool.core.interrupts import process_interrupts
-from drtool.core.journal import default_journal_dir, read_journal
+from drtool.core.journal import default_journal_dir, new_run_id, read_journal
 from drtool.core.model import DrillFileError
 from drtool.core.preflight import preflight
 from drtool.core.registry import families
@@ -44,6 +44,7 @@ from drtool.core.inputs import output_dir_problems, output_file_problems, run_id
 from drtool.drill.file import LoadedDrill
 from drtool.drill.validate import check_drill_file
 from drtool.reports import junit
+from drtool.runner import records
 from drtool.core.results import summarize
 
 RUN_KEY = pytest.StashKey[DrillRun]()
@@ -64,6 +65,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         help=f"where run journals go (default: {default_journal_dir()})",
     )
     group.addoption("--drill-run-id", metavar="ID", help="use this run id instead of a fresh one")
+    records.add_options(group)
     for name in step_modules():
         if not pluginmanager.has_plugin(name):
             pluginmanager.register(importlib.import_module(name), name)
@@ -87,6 +89,7 @@ def pytest_configure(config: pytest.Config) -> None:
         *output_file_problems(Path(junit_path) if junit_path else None, "--drill-junit"),
         *output_dir_problems(journal_dir, "--drill-journal-dir"),
         *run_id_problems(config.getoption("drill_run_id"), "--drill-run-id"),
+        *records.option_problems(config),
     ]
     try:
         loaded = check_drill_file(Path(path))
@@ -134,8 +137,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if loaded is None or RUN_KEY in config.stash or _not_a_run(config) or not session.items:
         return
     journal_dir = Path(config.getoption("drill_journal_dir") or default_journal_dir())
-    run = DrillRun.start(loaded, journal_dir, run_id=config.getoption("drill_run_id"))
+    run_id = config.getoption("drill_run_id") or new_run_id()
+    # One run of a drill at a time: a second start stops here, before it has a journal (exit 3).
+    records.take_lock(config, loaded, run_id)
+    run = DrillRun.start(loaded, journal_dir, run_id=run_id)
     config.stash[RUN_KEY] = run
+    records.journal_lock(config, run)
     if run.drill.budget is not None:
         config.stash[BUDGET_KEY] = BudgetWatch(run.drill.budget.total_seconds(), run.clock, run.journal).start()
 
@@ -354,4 +361,5 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     junit_path = session.config.getoption("drill_junit")
     if junit_path:
         junit.write(result, Path(junit_path))
+    records.finish(session.config, run, reports=[Path(junit_path)] if junit_path else [])
     run.journal.close()
