@@ -40,14 +40,16 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _files(sources: Iterable[Path]) -> list[Path]:
-    found: list[Path] = []
+def _files(sources: Iterable[Path]) -> list[tuple[Path, str]]:
+    """Each file, and its name in the bundle: a directory's files keep their paths within it."""
+    found: list[tuple[Path, str]] = []
     for source in sources:
         if source.is_dir():
-            found += sorted(p for p in source.rglob("*") if p.is_file() and p.name != MANIFEST)
+            found += [(p.resolve(), p.relative_to(source).as_posix()) for p in sorted(source.rglob("*"))
+                      if p.is_file() and p.name != MANIFEST]
         elif source.is_file():
-            found.append(source)
-    return list(dict.fromkeys(p.resolve() for p in found))
+            found.append((source.resolve(), source.name))
+    return found
 
 
 def build_bundle(journal: Path, directory: Path, reports: Iterable[Path] = (), *, drill: str, run_id: str) -> dict[str, Any]:
@@ -55,11 +57,13 @@ def build_bundle(journal: Path, directory: Path, reports: Iterable[Path] = (), *
     directory.mkdir(parents=True, exist_ok=True)
     home = directory.resolve()
     entries: dict[str, Path] = {}  # name in the bundle -> where it came from
-    for source in _files([journal, *reports]):
-        name = source.relative_to(home).as_posix() if source.is_relative_to(home) else source.name
+    for source, name in _files([journal, *reports]):
+        if source.is_relative_to(home):
+            name = source.relative_to(home).as_posix()  # already in the bundle: hashed where it is
         if entries.setdefault(name, source) != source:
             raise ValueError(f"two files would be {name} in the bundle: {entries[name]} and {source}")
         if not source.is_relative_to(home):
+            (home / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, home / name)
     manifest = {
         "schema": MANIFEST_SCHEMA,
@@ -87,8 +91,12 @@ def verify_bundle(directory: Path) -> list[str]:
     return problems
 
 
+def drill_evidence_prefix(upload: EvidenceUpload, drill: str) -> str:
+    return f"{upload.prefix}{EVIDENCE_PREFIX}{drill}/"
+
+
 def evidence_prefix(upload: EvidenceUpload, drill: str, run_id: str) -> str:
-    return f"{upload.prefix}{EVIDENCE_PREFIX}{drill}/{run_id}/"
+    return f"{drill_evidence_prefix(upload, drill)}{run_id}/"
 
 
 def evidence_places(upload: EvidenceUpload, drill: str, run_id: str) -> tuple[OwnRecords, ...]:

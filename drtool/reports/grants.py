@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable
 from drtool.core.grants import Condition, Grant, Scope
 from drtool.core.model import kms_key_region
 from drtool.core.operations import reachable_operations
-from drtool.reports.evidence import evidence_prefix, upload_bundle
+from drtool.reports.evidence import drill_evidence_prefix, upload_bundle
 from drtool.reports.history.lock import LOCK_NAME, S3RunLock
 from drtool.reports.history.store import RUNS, S3History
 
@@ -66,7 +66,7 @@ def evidence_grants(drill: Drill, account: str) -> list[tuple[str, Grant]]:
         return []
     scope = Scope(drill, account)
     region = upload.region or drill.primary_region
-    objects = f"arn:{scope.partition(region)}:s3:::{upload.bucket}/{evidence_prefix(upload, drill.drill, '')}*"
+    objects = f"arn:{scope.partition(region)}:s3:::{upload.bucket}/{drill_evidence_prefix(upload, drill.drill)}*"
     encrypted: dict[str, str] = {"s3:x-amz-server-side-encryption": "aws:kms"}
     key = upload.kms_key
     if key.startswith("alias/") or ":alias/" in key:
