@@ -1,5 +1,6 @@
 """Synthetic drill runs for history tests: small journals written with the real Journal, summarized by the real
-`summarize`, so each record is what a run of that shape would leave. No sandbox, no AWS."""
+`summarize`, so each record is what a run of that shape would leave. No sandbox, no AWS. And sandbox drill files
+that keep their history or evidence in S3."""
 
 from __future__ import annotations
 
@@ -7,11 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import yaml
+
 from drtool.core import events as ev
 from drtool.core.journal import Journal, read_journal
 from drtool.core.results import RunResult, summarize
 from drtool.core.verdicts import Measurement
 from drtool.reports.history.record import history_record
+from drtool.sandbox.seed import ORDERS_DB
+
+from tests.helpers import drill_file
 
 DRILL = "monthly"
 FIRST_RUN = datetime(2026, 1, 5, 3, 17, tzinfo=timezone.utc)
@@ -92,3 +98,12 @@ def monthly_records(directory: Path, rto_minutes: list[float | None], *, rto_obj
         _, result = synthetic_run(directory, f"{month:08x}", at, figures, errored=() if rto is not None else ("orders-db",))
         records.append(history_record(result, recorded_at=at))
     return records
+
+
+def drill_with_outputs(tmp_path: Path, objectives: dict[str, str] | None = None, **sections) -> Path:
+    """The sandbox drill for orders-db alone, with `sections` (history, evidence) added."""
+    path = drill_file(tmp_path, ORDERS_DB, **(objectives or {}))
+    drill = yaml.safe_load(path.read_text())
+    drill.update(sections)
+    path.write_text(yaml.safe_dump(drill, sort_keys=False))
+    return path

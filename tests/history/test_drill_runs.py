@@ -3,6 +3,7 @@ evidence bundle); a second start while it runs is refused at once with exit 3; `
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -12,9 +13,10 @@ from pathlib import Path
 from drtool.reports.evidence import verify_bundle
 from drtool.reports.history.store import LocalHistory
 from drtool.sandbox.rds_model import RestoreJob
-from drtool.sandbox.seed import ORDERS_DB
+from drtool.sandbox.seed import ORDERS_DB, PRIMARY_REGION
 
-from tests.helpers import drill_file, finish_drill, start_drill, wait_for_journal_event
+from tests.helpers import drill_file, finish_drill, run_drill, start_drill, wait_for_journal_event
+from tests.history.synthetic import drill_with_outputs
 
 WIDE = {"rto": "4h", "rpo": "48h"}  # this proves the lock and the history, not the objectives
 
@@ -24,13 +26,11 @@ def test_a_run_records_its_history_and_a_second_start_meanwhile_is_refused(lab, 
     for other in ("second", "pytest"):
         (tmp_path / other).mkdir()
     drill = drill_file(tmp_path, ORDERS_DB, **WIDE)
-    first = start_drill(lab, tmp_path, "--evidence", str(tmp_path / "evidence"), drill=drill)
-    started = wait_for_journal_event(tmp_path, "run-lock-taken")
-    lock = json.loads((history / "sandbox" / "lock.json").read_text())
-    assert (lock["run_id"], lock["pid"], lock["host"]) == (started["run_id"], first.pid, socket.gethostname())
-
     with lab.world.hold(RestoreJob):  # the first run cannot finish while the second starts
-        wait_for_journal_event(tmp_path, "resource-created", kind="rds-instance")
+        first = start_drill(lab, tmp_path, "--evidence", str(tmp_path / "evidence"), drill=drill)
+        started = wait_for_journal_event(tmp_path, "run-lock-taken")
+        lock = json.loads((history / "sandbox" / "lock.json").read_text())
+        assert (lock["run_id"], lock["pid"], lock["host"]) == (started["run_id"], first.pid, socket.gethostname())
         second = finish_drill(start_drill(lab, tmp_path / "second", drill=drill), tmp_path / "second")
     assert second.exit_code == 3, second.output
     assert "drtool: drill 'sandbox' is already running: its run lock" in second.output
@@ -75,3 +75,41 @@ def _shape(record: dict) -> dict:
     return {"keys": sorted(record), "exit_code": record["exit_code"], "targets": {
         name: [(s["scenario"], s["status"], [f["name"] for f in s["figures"]]) for s in target["scenarios"]]
         for name, target in record["targets"].items()}}
+
+
+def test_a_drill_file_with_s3_history_and_evidence_keeps_both_in_s3(lab, tmp_path, aws):
+    s3 = aws("s3", PRIMARY_REGION)
+    for bucket in ("dr-history", "dr-audit-evidence"):
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": PRIMARY_REGION})
+    drill = drill_with_outputs(tmp_path, WIDE, history={"s3": "s3://dr-history/drills/"},
+                                evidence={"bucket": "dr-audit-evidence", "prefix": "audits/", "kms_key": "alias/dr-logs"})
+    outcome = run_drill(lab, tmp_path, drill=drill)
+    assert outcome.exit_code == 0, outcome.output
+    run_id = outcome.journal[0]["run_id"]
+
+    assert next(r for r in outcome.journal if r["event"] == "run-lock-taken")["location"] == \
+        "s3://dr-history/drills/sandbox/lock.json"
+    (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket="dr-history")["Contents"]]  # the record; the lock is gone
+    assert key.startswith("drills/sandbox/runs/") and key.endswith(f"-{run_id}.json")
+    assert json.loads(s3.get_object(Bucket="dr-history", Key=key)["Body"].read())["run_id"] == run_id
+
+    prefix = f"audits/drtool-evidence/sandbox/{run_id}/"
+    uploaded = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="dr-audit-evidence")["Contents"])
+    assert uploaded == sorted(f"{prefix}{name}" for name in (Path(outcome_journal(tmp_path)).name, "junit.xml", "manifest.json"))
+    manifest = json.loads(s3.get_object(Bucket="dr-audit-evidence", Key=f"{prefix}manifest.json")["Body"].read())
+    for entry in manifest["files"]:
+        body = s3.get_object(Bucket="dr-audit-evidence", Key=f"{prefix}{entry['path']}")["Body"].read()
+        assert hashlib.sha256(body).hexdigest() == entry["sha256"]
+    assert f"Evidence: s3://dr-audit-evidence/{prefix}" in outcome.output
+
+
+def test_evidence_that_cannot_be_uploaded_is_a_run_error(lab, tmp_path):
+    drill = drill_with_outputs(tmp_path, WIDE, evidence={"bucket": "no-such-evidence-bucket", "kms_key": "alias/dr-logs"})
+    outcome = run_drill(lab, tmp_path, drill=drill)
+    assert outcome.exit_code == 3, outcome.output
+    error = next(r["error"] for r in outcome.journal if r["event"] == "run-error")
+    assert error.startswith("the evidence bundle was not uploaded to s3://no-such-evidence-bucket: PutObject: NoSuchBucket")
+    assert "run error: the evidence bundle was not uploaded" in outcome.output
+    # The history still records the run, with the error that made it exit 3.
+    (record,) = LocalHistory(Path(os.environ["DRTOOL_HISTORY_DIR"]), "sandbox").read().records
+    assert record["exit_code"] == 3 and record["run_errors"] == [error]

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-import yaml
 from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
@@ -30,7 +29,7 @@ from drtool.reports.history.store import open_history
 from drtool.sandbox.seed import ACCOUNT_ID, DR_REGION, PRIMARY_REGION
 
 from tests.helpers import drill_file
-from tests.history.synthetic import DRILL, FIRST_RUN, Figure, monthly_records, synthetic_run
+from tests.history.synthetic import DRILL, FIRST_RUN, Figure, drill_with_outputs, monthly_records, synthetic_run
 
 BUCKET = "dr-audit-evidence"
 UPLOAD = EvidenceUpload(bucket=BUCKET, prefix="audits/", kms_key="alias/dr-logs")
@@ -154,20 +153,12 @@ def test_a_drills_own_guard_refuses_writes_to_the_evidence_prefix(evidence_bucke
             ServerSideEncryption="aws:kms", SSEKMSKeyId="alias/dr-logs")
 
 
-def _with_outputs(tmp_path: Path, **sections) -> Path:
-    path = drill_file(tmp_path, "orders-db")
-    drill = yaml.safe_load(path.read_text())
-    drill.update(sections)
-    path.write_text(yaml.safe_dump(drill, sort_keys=False))
-    return path
-
-
 KEY_ARN = f"arn:aws:kms:{PRIMARY_REGION}:{ACCOUNT_ID}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 def test_permissions_grant_the_evidence_upload_and_the_history_exactly_their_keys(tmp_path):
     plain = drill_policy(check_drill_file(drill_file(tmp_path, "orders-db")), ACCOUNT_ID)
-    path = _with_outputs(tmp_path, evidence={"bucket": BUCKET, "prefix": "audits/", "kms_key": KEY_ARN},
+    path = drill_with_outputs(tmp_path, None, evidence={"bucket": BUCKET, "prefix": "audits/", "kms_key": KEY_ARN},
                          history={"s3": "s3://dr-history/drills/"})
     policy = {s["Sid"]: s for s in drill_policy(check_drill_file(path), ACCOUNT_ID)["Statement"]}
     assert {sid for sid in policy} - {s["Sid"] for s in plain["Statement"]} == {
@@ -187,7 +178,7 @@ def test_permissions_grant_the_evidence_upload_and_the_history_exactly_their_key
                                         "Resource": ["arn:aws:s3:::dr-history/drills/sandbox/lock.json"]}
     assert policy["ListRunHistory"]["Condition"] == {"StringLike": {"s3:prefix": ["drills/sandbox/*"]}}
 
-    by_alias = _with_outputs(tmp_path, evidence={"bucket": BUCKET, "kms_key": "alias/dr-logs"})
+    by_alias = drill_with_outputs(tmp_path, None, evidence={"bucket": BUCKET, "kms_key": "alias/dr-logs"})
     statements = {s["Sid"]: s for s in drill_policy(check_drill_file(by_alias), ACCOUNT_ID)["Statement"]}
     assert statements["EncryptEvidenceThroughS3"]["Condition"]["ForAnyValue:StringEquals"] == {"kms:ResourceAliases": ["alias/dr-logs"]}
     assert statements["UploadEvidence"]["Resource"] == [f"arn:aws:s3:::{BUCKET}/drtool-evidence/sandbox/*"]
@@ -201,7 +192,7 @@ def test_permissions_grant_the_evidence_upload_and_the_history_exactly_their_key
      f"the key is in {DR_REGION}, but the evidence bucket is in {PRIMARY_REGION}"),
 ])
 def test_a_bad_evidence_section_is_refused_at_its_line(tmp_path, evidence, problem):
-    path = _with_outputs(tmp_path, evidence=evidence)
+    path = drill_with_outputs(tmp_path, None, evidence=evidence)
     done = CliRunner().invoke(app, ["validate", str(path)])
     assert done.exit_code == 2
     assert problem in done.output and f"{path}:" in done.output
@@ -229,7 +220,7 @@ def test_the_generated_statements_are_enough_to_upload_evidence_and_keep_history
     for bucket in (BUCKET, "dr-history"):
         admin.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": PRIMARY_REGION})
     plain = {s["Sid"] for s in drill_policy(check_drill_file(drill_file(tmp_path, "orders-db")), ACCOUNT_ID)["Statement"]}
-    path = _with_outputs(tmp_path, evidence={"bucket": BUCKET, "prefix": "audits/", "kms_key": "alias/dr-logs"},
+    path = drill_with_outputs(tmp_path, None, evidence={"bucket": BUCKET, "prefix": "audits/", "kms_key": "alias/dr-logs"},
                          history={"s3": "s3://dr-history/drills/"})
     ours = [s for s in drill_policy(check_drill_file(path), ACCOUNT_ID)["Statement"] if s["Sid"] not in plain]
     user = _user(lab, ours)
