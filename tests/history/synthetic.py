@@ -4,6 +4,8 @@ that keep their history or evidence in S3."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -107,3 +109,10 @@ def drill_with_outputs(tmp_path: Path, objectives: dict[str, str] | None = None,
     drill.update(sections)
     path.write_text(yaml.safe_dump(drill, sort_keys=False))
     return path
+
+
+def dead_pid() -> int:
+    """The pid of a process that has ended and been reaped."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid

@@ -8,15 +8,18 @@ import json
 import os
 import socket
 import sys
+from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 from drtool.reports.evidence import verify_bundle
+from drtool.reports.history.lock import LockHolder
 from drtool.reports.history.store import LocalHistory
 from drtool.sandbox.rds_model import RestoreJob
 from drtool.sandbox.seed import ORDERS_DB, PRIMARY_REGION
 
 from tests.helpers import drill_file, finish_drill, run_drill, start_drill, wait_for_journal_event
-from tests.history.synthetic import drill_with_outputs
+from tests.history.synthetic import dead_pid, drill_with_outputs
 
 WIDE = {"rto": "4h", "rpo": "48h"}  # this proves the lock and the history, not the objectives
 
@@ -113,3 +116,18 @@ def test_evidence_that_cannot_be_uploaded_is_a_run_error(lab, tmp_path):
     # The history still records the run, with the error that made it exit 3.
     (record,) = LocalHistory(Path(os.environ["DRTOOL_HISTORY_DIR"]), "sandbox").read().records
     assert record["exit_code"] == 3 and record["run_errors"] == [error]
+
+
+def test_a_run_takes_over_the_lock_a_killed_run_left_and_says_so(lab, tmp_path):
+    lock = Path(os.environ["DRTOOL_HISTORY_DIR"]) / "sandbox" / "lock.json"
+    lock.parent.mkdir(parents=True)
+    killed = replace(LockHolder.me("0dead000", "sandbox", datetime.now(timezone.utc), None), pid=dead_pid())
+    lock.write_bytes(killed.to_json())
+
+    outcome = run_drill(lab, tmp_path, drill=drill_file(tmp_path, ORDERS_DB, **WIDE))
+    assert outcome.exit_code == 0, outcome.output
+    took_over = next(r for r in outcome.journal if r["event"] == "run-lock-taken")["took_over"]
+    assert took_over.startswith(f"run 0dead000 on host {socket.gethostname()} (pid {killed.pid})")
+    assert took_over.endswith(f"its process {killed.pid} on {socket.gethostname()} is gone")
+    assert f"warning: took over the stale run lock {lock} of run 0dead000" in outcome.output
+    assert not lock.exists()

@@ -17,6 +17,7 @@ from drtool.reports.history.store import open_history
 from drtool.sandbox.seed import PRIMARY_REGION
 
 from tests.helpers import REPO
+from tests.history.synthetic import dead_pid
 
 HOLD = """
 import sys
@@ -50,13 +51,6 @@ def holder(tmp_path):
     if proc.poll() is None:
         proc.kill()
     proc.wait()
-
-
-def _dead_pid() -> int:
-    """The pid of a process that has ended and been reaped."""
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    return proc.pid
 
 
 def test_a_second_start_is_refused_naming_the_holder_until_it_lets_go(tmp_path, holder):
@@ -95,7 +89,7 @@ def _write_lock(directory, holder: LockHolder) -> None:
 
 
 def test_a_lock_from_another_host_is_taken_over_only_past_its_budget(tmp_path):
-    elsewhere = replace(_me("cccc3333"), host="ci-runner-7", pid=_dead_pid())  # its pid means nothing here
+    elsewhere = replace(_me("cccc3333"), host="ci-runner-7", pid=dead_pid())  # its pid means nothing here
     _write_lock(tmp_path / "monthly", elsewhere)
     with pytest.raises(RunLockHeld, match="held by run cccc3333 on host ci-runner-7"):
         LocalRunLock(tmp_path / "monthly").acquire(_me(), _now())
@@ -144,7 +138,7 @@ def test_an_s3_lock_is_written_only_if_absent_and_refuses_a_second_start(s3_stor
 
 def test_a_stale_s3_lock_is_taken_over_only_if_unchanged_and_released_only_by_its_holder(s3_store):
     store, s3 = s3_store
-    dead = replace(_me("aaaa1111"), pid=_dead_pid())
+    dead = replace(_me("aaaa1111"), pid=dead_pid())
     s3.put_object(Bucket="dr-history", Key="drills/monthly/lock.json", Body=dead.to_json())
     second = store.lock()
     assert second.acquire(_me(), _now()).endswith(f"its process {dead.pid} on {socket.gethostname()} is gone")

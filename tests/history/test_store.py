@@ -79,7 +79,7 @@ def test_an_s3_history_appends_and_reads_records_under_the_drills_prefix(tmp_pat
 
 def test_the_s3_history_client_writes_nothing_outside_the_drills_history(history_bucket):
     store = open_history(DRILL, f"s3://{BUCKET}/dr/history/", region=PRIMARY_REGION)
-    for key in (f"dr/history/{DRILL}/evil.json", f"dr/history/other-drill/runs/x.json", "production/data.csv"):
+    for key in (f"dr/history/{DRILL}/evil.json", "dr/history/other-drill/runs/x.json", "production/data.csv"):
         with pytest.raises(GuardRefused, match="drtool writes only its own records"):
             store.s3.put_object(Bucket=BUCKET, Key=key, Body=b"{}")
     with pytest.raises(GuardRefused):
