@@ -148,3 +148,11 @@ def test_a_stale_s3_lock_is_taken_over_only_if_unchanged_and_released_only_by_it
     s3.put_object(Bucket="dr-history", Key="drills/monthly/lock.json", Body=_me("ffff6666").to_json())
     second.release()
     assert json.loads(s3.get_object(Bucket="dr-history", Key="drills/monthly/lock.json")["Body"].read())["run_id"] == "ffff6666"
+
+
+def test_a_lock_from_a_newer_drtool_is_read_not_judged_unreadable():
+    holder = _me()
+    newer = json.loads(holder.to_json()) | {"heartbeat": "2026-11-28T03:00:00+00:00"}
+    assert LockHolder.from_json(json.dumps(newer).encode()) == holder
+    with pytest.raises(ValueError, match="not a drtool run lock"):
+        LockHolder.from_json(b'{"run_id": "aaaa1111"}')

@@ -21,7 +21,7 @@ import os
 import secrets
 import socket
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterator, Protocol
@@ -62,7 +62,8 @@ class LockHolder:
         """The holder a lock names; ValueError if it is not a drtool run lock."""
         try:
             data = json.loads(raw)
-            holder = cls(**data)
+            # A newer drtool may say more about its holder; what this one reads is enough to judge it.
+            holder = cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
             datetime.fromisoformat(holder.stale_after)
         except (ValueError, TypeError) as exc:
             raise ValueError(f"not a drtool run lock ({type(exc).__name__})") from None
