@@ -239,6 +239,7 @@ def history(
     window: int = typer.Option(6, "--window", metavar="N", help="A figure is judged against the median of its last N earlier runs."),
     margin: str = typer.Option("25%", "--margin", help="Growth over that median that counts as a regression, e.g. 25% or 0.25."),
     fail_on_regression: bool = typer.Option(False, "--fail-on-regression", help="Exit 1 if any figure regressed."),
+    figure: list[str] = typer.Option([], "--figure", metavar="NAME", help="Only this figure, e.g. RTO or 'lag p95' (repeatable; default all)."),
 ) -> None:
     """Show each target's RTO, RPO, lag and other figures over the drill's recorded runs, and flag regressions.
 
@@ -270,7 +271,8 @@ def history(
                          region=loaded.drill.primary_region if loaded else None, access=loaded.drill.aws if loaded else None)
     stored = _read_history(store, name)
     raise typer.Exit(show_history(_console(), stored, store.location, name, output_format=output_format, last=last,
-                                  window=window, margin=parse_margin(margin), fail_on_regression=fail_on_regression))
+                                  window=window, margin=parse_margin(margin), fail_on_regression=fail_on_regression,
+                                  figures=figure))
 
 
 def _read_history(store, name: str):

@@ -46,9 +46,10 @@ def recorded_drills(root: Path) -> list[str]:
 
 
 def show_history(console: Console, stored: Records, location: str, drill: str, *, output_format: str, last: int,
-                 window: int, margin: float, fail_on_regression: bool) -> int:
-    """Print the history; the exit code is 1 only for a regression under --fail-on-regression."""
-    series = trends(stored.records, window=window, margin=margin)
+                 window: int, margin: float, fail_on_regression: bool, figures: list[str] | None = None) -> int:
+    """Print the history (of only `figures`, if named); the exit code is 1 only for a regression under
+    --fail-on-regression."""
+    series = [s for s in trends(stored.records, window=window, margin=margin) if not figures or s.figure in figures]
     arguments = dict(shown=last, window=window, margin=margin, problems=stored.problems)
     if output_format == "json":
         document = history_json(drill, location, stored.records, series, **arguments)

@@ -82,6 +82,8 @@ def test_drtool_history_shows_a_table_with_sparklines_and_flags_the_regression(t
     assert failing.exit_code == 1
     relaxed = CliRunner().invoke(app, ["history", DRILL, "--fail-on-regression", "--margin", "70%"])
     assert relaxed.exit_code == 0 and "REGRESSION" not in relaxed.output
+    lag_only = CliRunner().invoke(app, ["history", DRILL, "--fail-on-regression", "--figure", "lag p95"])
+    assert lag_only.exit_code == 0 and " RTO " not in lag_only.output and "lag p95" in lag_only.output
 
 
 def test_drtool_history_as_json(tmp_path, monkeypatch):
