@@ -35,11 +35,15 @@ def test_a_run_records_its_history_and_a_second_start_meanwhile_is_refused(lab, 
         lock = json.loads((history / "sandbox" / "lock.json").read_text())
         assert (lock["run_id"], lock["pid"], lock["host"]) == (started["run_id"], first.pid, socket.gethostname())
         second = finish_drill(start_drill(lab, tmp_path / "second", drill=drill), tmp_path / "second")
+        plain = (sys.executable, "-m", "pytest", "--drill", str(drill), "-p", "no:cacheprovider", "-q")
+        under_pytest = finish_drill(start_drill(lab, tmp_path / "pytest", command=plain), tmp_path / "pytest")
     assert second.exit_code == 3, second.output
     assert "drtool: drill 'sandbox' is already running: its run lock" in second.output
     assert (f"held by run {started['run_id']} on host {socket.gethostname()} (pid {first.pid}), "
             f"started {lock['started_at']}. This start is refused.") in second.output
     assert second.journal == [] and not list((tmp_path / "second").glob("journal/*.jsonl"))
+    assert under_pytest.exit_code == 3 and under_pytest.journal == [], under_pytest.output
+    assert "drill 'sandbox' is already running: its run lock" in under_pytest.output
 
     outcome = finish_drill(first, tmp_path)
     assert outcome.exit_code == 0, outcome.output
