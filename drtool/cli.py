@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -185,6 +186,10 @@ def run(
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Show every note, as it is made and in the summary."),
     output_format: str = typer.Option("text", "--format", metavar="text|json", help="json: print the run as one JSON document on stdout (progress goes to stderr)."),
     report_dir: Optional[Path] = typer.Option(None, "--report-dir", metavar="DIR", help="Write report.html, summary.json, summary.md and a copy of the journal here."),
+    # The run's history record, run lock and evidence bundle (drtool.runner.records).
+    history: Optional[str] = typer.Option(None, "--history", metavar="DIR|s3://BUCKET/PREFIX/", help="History store for the run's record and its run lock (default: the drill file's, else ~/.local/state/drtool/history)."),
+    no_history: bool = typer.Option(False, "--no-history", help="Do not record this run in the history (the run lock is still taken)."),
+    evidence: Optional[Path] = typer.Option(None, "--evidence", metavar="DIR", help="Write the evidence bundle here: the journal, the reports and manifest.json with their SHA-256."),
 ) -> None:
     """Run a drill: restore, time and judge each target, then tear down.
 
@@ -208,13 +213,15 @@ def run(
     publish = PublishOptions(cloudwatch_namespace, pushgateway, sns_topic, no_publish)
     problems += publish.problems(("--cloudwatch-namespace", "--pushgateway", "--sns-topic"))
     problems += _output_problems(quiet, verbose, output_format) + output_dir_problems(report_dir, "--report-dir")
+    problems += _run_output_problems(history, evidence)
     if drill_file is None:
         from drtool.drill.bundled import sandbox_drill
 
         drill_file = sandbox_drill()
     loaded = _check(drill_file, problems, tags=tags if not _tag_problems(tags) else None)
-    from drtool.runner.run import run_drill
+    from drtool.runner.run import RunOutputs, run_drill
 
+    outputs = RunOutputs(history=history, record_history=not no_history, evidence=evidence)
     lab = None
     if sandbox:
         lab = _start_lab(time_scale if time_scale is not None else 120.0, fault)
@@ -222,7 +229,7 @@ def run(
         json_out = output_format == "json"  # stdout is the document; people read progress on stderr
         code = run_drill(loaded, junit_xml=junit_xml, journal_dir=journal_dir, tags=tags, console=_console(stderr=json_out),
                          verbosity=_verbosity(quiet, verbose), report_dir=report_dir, json_to=sys.stdout if json_out else None,
-                         publish=publish)
+                         publish=publish, outputs=outputs)
     finally:
         if lab is not None:
             lab.stop()
@@ -270,6 +277,131 @@ def report(
         _fail_invalid(f"{journal}: the journal is damaged; the report above leaves out {len(damage)} record"
                       f"{'s' if len(damage) != 1 else ''}\n{_problem_lines(damage)}")
     raise typer.Exit(int(result.exit_code()))
+
+
+def _run_output_problems(history: Optional[str], evidence: Optional[Path]) -> list:
+    from drtool.core.inputs import output_dir_problems
+    from drtool.reports.history.store import history_location_problems
+
+    return [*history_location_problems(history), *output_dir_problems(evidence, "--evidence")]
+
+
+@app.command()
+def history(
+    drill: Optional[str] = typer.Argument(None, metavar="[DRILL_NAME | DRILL_FILE]", help="The drill, by name or by its drill file (which may name an S3 history store); none lists the drills recorded."),
+    location: Optional[str] = typer.Option(None, "--history", metavar="DIR|s3://BUCKET/PREFIX/", help="The history store (default: the drill file's, else ~/.local/state/drtool/history)."),
+    output_format: str = typer.Option("table", "--format", help="table or json."),
+    last: int = typer.Option(20, "--last", metavar="N", help="Show the last N runs."),
+    window: int = typer.Option(6, "--window", metavar="N", help="A figure is judged against the median of its last N earlier runs."),
+    margin: str = typer.Option("25%", "--margin", help="Growth over that median that counts as a regression, e.g. 25% or 0.25."),
+    fail_on_regression: bool = typer.Option(False, "--fail-on-regression", help="Exit 1 if any figure regressed."),
+    figure: list[str] = typer.Option([], "--figure", metavar="NAME", help="Only this figure, e.g. RTO or 'lag p95' (repeatable; default all)."),
+) -> None:
+    """Show each target's RTO, RPO, lag and other figures over the drill's recorded runs, and flag regressions.
+
+    A figure regresses when its latest value grew more than --margin over the median of its last --window earlier
+    runs (at least 3), even while it meets its objective. Exit 0 (1 for a regression with --fail-on-regression),
+    2 invalid input or no runs recorded, 3 the history store could not be read.
+    """
+    from drtool.commands.history import option_problems, parse_margin, recorded_drills, show_history
+    from drtool.core.model import NAME_PATTERN, Problem
+    from drtool.reports.history.store import default_history_root, history_location_problems, open_history
+
+    problems = [*option_problems(output_format, last, window, margin), *history_location_problems(location)]
+    loaded = None
+    if drill is not None and (Path(drill).suffix in (".yaml", ".yml") or Path(drill).is_file()):
+        loaded = _checked(Path(drill), problems)
+    elif drill is not None and not re.match(NAME_PATTERN, drill):
+        problems.append(Problem(drill[:80], None, "is neither a drill file nor a drill name (lowercase letters, digits and hyphens)"))
+    if problems:
+        _fail_problems("drtool history", problems)
+    local_root = Path(location) if location and not location.startswith("s3://") else default_history_root()
+    if drill is None:
+        if location and location.startswith("s3://"):
+            _fail_invalid("drtool history: name the drill whose history to read from S3")
+        names = recorded_drills(local_root)
+        typer.echo("\n".join(names) if names else f"no drill runs are recorded in {local_root}")
+        raise typer.Exit(0 if names else EXIT_INVALID)
+    name = loaded.drill.drill if loaded else drill
+    store = open_history(name, location, configured=loaded.drill.history if loaded else None,
+                         region=loaded.drill.primary_region if loaded else None, access=loaded.drill.aws if loaded else None)
+    stored = _read_history(store, name)
+    raise typer.Exit(show_history(_console(), stored, store.location, name, output_format=output_format, last=last,
+                                  window=window, margin=parse_margin(margin), fail_on_regression=fail_on_regression,
+                                  figures=figure))
+
+
+def _read_history(store, name: str):
+    """The drill's records; exit 2 when none are recorded, 3 when the store cannot be read."""
+    from drtool.core.errors import describe_error
+    from drtool.runner.records import RECORD_ERRORS
+
+    try:
+        stored = store.read()
+    except RECORD_ERRORS as exc:
+        typer.echo(f"drtool history: cannot read {store.location}: {describe_error(exc)}", err=True)
+        raise typer.Exit(EXIT_COULD_NOT_REACH_AWS)
+    if not stored.records and not stored.problems:
+        _fail_invalid(f"drtool history: no runs of drill {name!r} are recorded in {store.location}")
+    return stored
+
+
+@app.command()
+def evidence(
+    journal: Path = typer.Argument(..., help="A run journal (.jsonl)."),
+    directory: Path = typer.Argument(..., metavar="DIR", help="Where to write the bundle."),
+    reports: list[Path] = typer.Option([], "--reports", metavar="PATH", help="A report file, or a directory of them, to include (repeatable)."),
+    upload: bool = typer.Option(False, "--upload", help="Also upload the bundle to the bucket the drill file names (evidence:), with SSE-KMS."),
+    drill_file: Optional[Path] = typer.Option(None, "--drill", metavar="DRILL_FILE", help="The drill file for --upload (default: the one the journal names)."),
+) -> None:
+    """Bundle a run's journal and reports with manifest.json (each file's SHA-256 and size), for auditors.
+
+    Exit 0 written (and uploaded), 2 invalid input, 3 the upload failed.
+    """
+    from drtool.core.inputs import option_problem, output_dir_problems
+    from drtool.core.journal import read_journal_checked
+    from drtool.core.model import DrillFileError, Problem
+    from drtool.reports.evidence import build_bundle
+
+    problems = [*output_dir_problems(directory, "DIR"),
+                *[option_problem("--reports", f"{path}: no such file or directory") for path in reports if not path.exists()]]
+    try:
+        records, damage = read_journal_checked(journal)
+    except DrillFileError as exc:
+        problems += exc.problems
+        records, damage = [], []
+    loaded = None
+    if upload and records:
+        loaded = _checked(drill_file or Path(records[0].get("drill_file", "")), problems)
+        if loaded is not None and loaded.drill.evidence is None:
+            problems.append(Problem(str(loaded.path), None, "names no evidence bucket (evidence: {bucket, kms_key})"))
+    if problems:
+        _fail_problems("drtool evidence", problems)
+    first = records[0]
+    try:
+        manifest = build_bundle(journal, directory, reports, drill=first.get("drill", ""), run_id=first["run_id"])
+    except ValueError as exc:
+        _fail_invalid(f"drtool evidence: {exc}")
+    typer.echo(f"{directory}: {len(manifest['files'])} files and manifest.json")
+    if damage:
+        typer.echo(f"note: the journal has {len(damage)} damaged line(s); it is bundled as it is", err=True)
+    if loaded is not None:
+        raise typer.Exit(_upload_evidence(loaded, directory, manifest))
+
+
+def _upload_evidence(loaded, directory: Path, manifest: dict) -> int:
+    from drtool.core.errors import describe_error
+    from drtool.reports.evidence import evidence_client, upload_bundle
+    from drtool.runner.records import RECORD_ERRORS
+
+    drill = loaded.drill
+    try:
+        s3 = evidence_client(drill.evidence, manifest["drill"], manifest["run_id"], region=drill.primary_region, access=drill.aws)
+        typer.echo(f"uploaded to {upload_bundle(s3, drill.evidence, directory, manifest)}")
+    except RECORD_ERRORS as exc:
+        typer.echo(f"drtool evidence: the upload failed: {describe_error(exc)}", err=True)
+        return EXIT_COULD_NOT_REACH_AWS
+    return 0
 
 
 def _fault_problems(faults: list[str]) -> list:

@@ -27,6 +27,10 @@
    thing a request log cannot show: a side effect). The world's own nightly
    backups add snapshots; that is production working, not a drill's doing.
 
+Every test also gets a history store of its own (`DRTOOL_HISTORY_DIR` under its
+`tmp_path`, which the drills it starts inherit): drills take a run lock there, and
+two tests running the same drill at once must not refuse each other.
+
 `tests/helpers.py` is assert-rewritten, so a failing helper shows what differed.
 """
 
@@ -48,6 +52,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "lab(time_scale=600, faults=(), enforce_iam=False): how the test's fresh lab is set up"
     )
+
+
+@pytest.fixture(autouse=True)
+def own_history(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("DRTOOL_HISTORY_DIR", str(tmp_path / "history"))
 
 
 @pytest.fixture(scope="session")

@@ -156,6 +156,8 @@ def lab_env(lab: Lab, tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "GITHUB_STEP_SUMMARY"}
     env.update(lab.environment())
     env["DRTOOL_JOURNAL_DIR"] = str(tmp_path / "journal")
+    # Each drill its own history store and run lock, even one a module-scoped fixture starts before the test's own.
+    env.setdefault("DRTOOL_HISTORY_DIR", str(tmp_path / "history"))
     env["COLUMNS"] = "200"
     return env
 

@@ -16,9 +16,10 @@ from typing import Any
 
 from drtool.commands.plan import DrillPlan, build_plan
 from drtool.commands.publish import PUBLISH_GRANTS
-from drtool.core.grants import Scope
+from drtool.core.grants import Grant, Scope
 from drtool.core.registry import FamilyRegistry, families
 from drtool.drill.file import LoadedDrill
+from drtool.reports.grants import own_records_grants
 
 POLICY_VERSION = "2012-10-17"
 # AWS answers GetCallerIdentity for every caller, even under an explicit Deny: it needs no grant.
@@ -58,14 +59,21 @@ def policy_for_plan(plan: DrillPlan, account: str = "*", registry: FamilyRegistr
             raise UnscopedAction(f"{action} is reachable by the drill but no drill family's grants scope it")
         scope = Scope(plan.drill, account, regions[action])
         for grant in (grant for rule in rules for grant in rule(scope)):
-            statement = statements.setdefault(
-                grant.sid, {"Sid": grant.sid, "Effect": "Allow", "Action": set(), "Resource": set(), "Condition": grant.condition}
-            )
-            if statement["Condition"] != grant.condition:
-                raise ValueError(f"statement {grant.sid} is given two different conditions")
-            statement["Action"].add(action)
-            statement["Resource"].update(grant.resources)
+            _add(statements, action, grant)
+    # The run history and evidence the drill file keeps in S3: their own keys, beside the drill's resources.
+    for action, grant in own_records_grants(plan.drill, account):
+        _add(statements, action, grant)
     return {"Version": POLICY_VERSION, "Statement": [_finished(statements[sid]) for sid in sorted(statements)]}
+
+
+def _add(statements: dict[str, dict[str, Any]], action: str, grant: Grant) -> None:
+    statement = statements.setdefault(
+        grant.sid, {"Sid": grant.sid, "Effect": "Allow", "Action": set(), "Resource": set(), "Condition": grant.condition}
+    )
+    if statement["Condition"] != grant.condition:
+        raise ValueError(f"statement {grant.sid} is given two different conditions")
+    statement["Action"].add(action)
+    statement["Resource"].update(grant.resources)
 
 
 def _finished(statement: dict[str, Any]) -> dict[str, Any]:

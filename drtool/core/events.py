@@ -125,6 +125,37 @@ class GuardRefusal(Event):
     reason: str
 
 
+@event("run-lock-taken")
+@dataclass(frozen=True, kw_only=True)
+class RunLockTaken(Event):
+    """The run holds its drill's lock in the history store; `took_over` names a stale holder it replaced, and why."""
+
+    location: str
+    took_over: str = ""
+
+
+@event("run-warning")
+@dataclass(frozen=True, kw_only=True)
+class RunWarning(Event):
+    """Something around the drill went wrong without changing its verdict (its history record was not written)."""
+
+    message: str
+
+
+@event("history-recorded")
+@dataclass(frozen=True, kw_only=True)
+class HistoryRecorded(Event):
+    location: str
+
+
+@event("evidence-written")
+@dataclass(frozen=True, kw_only=True)
+class EvidenceWritten(Event):
+    directory: str
+    manifest_sha256: str
+    uploaded_to: str = ""
+
+
 @event("listener-failed")
 @dataclass(frozen=True, kw_only=True)
 class ListenerFailed(Event):
@@ -319,6 +350,7 @@ class ResultsPublished(Event):
 
 CORE_EVENTS: tuple[type[Event], ...] = (
     RunStarted, RunFinished, RunError, BudgetExceeded, PreflightPassed, ApiCalls, GuardRefusal, ListenerFailed,
+    RunLockTaken, RunWarning, HistoryRecorded, EvidenceWritten,
     TestStarted, TargetChosen, StepStarted, StepPassed, StepFailed, Note, Progress, TimingStarted, TimingStopped,
     TestOutcome, TestFinished, ResourceCreating, ResourceCreated, ResourceDeleted, ResourceDeleteFailed,
     TeardownStarted, TeardownFinished, SignalDuringTeardown, CleanupStarted, CleanupFinished, ResultsPublished,

@@ -5,6 +5,8 @@ Reads are never restricted. A call that changes the world is allowed only on:
   and in the DR region;
 - drill-named resources in the guarded regions, for teardown and cleanup;
 - whatever a family's own guard rules allow (S3 canary keys under the canary prefix).
+A guard made for drtool's own records (`OwnRecords`: the run history, the
+evidence bundle) allows writes exactly there and nothing else.
 Everything else (a change to production, a key, a policy, a bucket setting)
 is refused with `GuardRefused` before botocore builds the request.
 
@@ -14,7 +16,7 @@ caller's own parameters and no request is ever signed or sent for a refused call
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from drtool.core.errors import InfrastructureError
@@ -59,6 +61,30 @@ Rule = Callable[["Guard", CallContext], str | None]
 """Returns None to allow the call, or the reason it is refused."""
 
 
+@dataclass(frozen=True)
+class OwnRecords:
+    """A place in S3 where drtool keeps its own records (run history, evidence bundles).
+
+    A guard given these allows S3 writes under them and nothing else: no drill family's rule applies.
+    """
+
+    purpose: str  # named in refusals: "evidence", "history", "run lock"
+    bucket: str
+    key: str  # the prefix every written key starts with, or with `exact`, the one key
+    writes: frozenset[str] = field(default_factory=lambda: frozenset({"PutObject"}))  # the S3 APIs allowed there
+    exact: bool = False
+    kms_key: str | None = None  # a PutObject must ask S3 for SSE-KMS with exactly this key
+
+    def covers(self, bucket: str, key: str) -> bool:
+        if bucket != self.bucket:
+            return False
+        return key == self.key if self.exact else key.startswith(self.key) and len(key) > len(self.key)
+
+    @property
+    def where(self) -> str:
+        return f"s3://{self.bucket}/{self.key}{'' if self.exact else '*'}"
+
+
 class Guard:
     def __init__(
         self,
@@ -68,6 +94,7 @@ class Guard:
         regions: Iterable[str] = (),
         lookup: Callable[[str, str], Any] | None = None,
         on_refusal: Callable[[CallContext, str], None] | None = None,
+        own_records: Iterable[OwnRecords] | None = None,
     ):
         self.run_id = run_id
         self.dr_region = dr_region
@@ -77,6 +104,8 @@ class Guard:
         self.regions = frozenset(regions) | {dr_region}
         self.on_refusal = on_refusal
         self.refusals: list[str] = []
+        # A guard for drtool's own records allows writes there and nothing else.
+        self.own_records = tuple(own_records) if own_records is not None else None
 
     def attach(self, client: Any, service: str, region: str) -> None:
         """A SessionFactory client hook."""
@@ -100,6 +129,8 @@ class Guard:
     def reason_to_refuse(self, call: CallContext) -> str | None:
         if is_read(call.service, call.operation):
             return None
+        if self.own_records is not None:
+            return _own_records_write(self.own_records, call)
         rule = RULES.get((call.service, call.operation)) or families().guard_rule(call.service, call.operation)
         if rule is None:
             return "drtool never changes this kind of resource"
@@ -195,6 +226,20 @@ RDS_SNAPSHOT_EXISTS = exists_by_describe("rds", "describe_db_snapshots", "DBSnap
 RDS_CLUSTER_EXISTS = exists_by_describe("rds", "describe_db_clusters", "DBClusterIdentifier", "DBClusters")
 RDS_CLUSTER_SNAPSHOT_EXISTS = exists_by_describe(
     "rds", "describe_db_cluster_snapshots", "DBClusterSnapshotIdentifier", "DBClusterSnapshots")
+
+
+def _own_records_write(places: tuple[OwnRecords, ...], call: CallContext) -> str | None:
+    where = ", ".join(place.where for place in places) or "nowhere"
+    bucket, key = call.params.get("Bucket", ""), call.params.get("Key", "")
+    if call.service != "s3":
+        return f"this client writes only drtool's own records ({where})"
+    place = next((p for p in places if call.operation in p.writes and p.covers(bucket, key)), None)
+    if place is None:
+        return f"drtool writes only its own records ({where}); refused for s3://{bucket}/{key}"
+    if call.operation == "PutObject" and place.kms_key is not None and (
+            call.params.get("ServerSideEncryption") != "aws:kms" or call.params.get("SSEKMSKeyId") != place.kms_key):
+        return f"the {place.purpose} is written only with SSE-KMS under {place.kms_key}; refused for s3://{bucket}/{key}"
+    return None
 
 
 def _kms_grant_of_this_run(guard: Guard, call: CallContext) -> str | None:

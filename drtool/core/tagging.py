@@ -58,5 +58,7 @@ def is_drill_tagged(tags: dict[str, str]) -> bool:
 
 # S3 drills write canary objects only under this key prefix (of the drill's buckets).
 CANARY_PREFIX = "drtool-canary/"
+# Evidence bundles go only under this key prefix (after the prefix the drill file gives): <drill>/<run id>/<file>.
+EVIDENCE_PREFIX = "drtool-evidence/"
 # KMS grants a drill creates are named with this prefix (KMS grants cannot carry tags).
 GRANT_NAME_PREFIX = NAME_PREFIX

@@ -27,6 +27,7 @@ from drtool.core.model import (
 from drtool.core.inputs import line_for, parse_yaml, read_input
 from drtool.core.registry import families
 from drtool.drill.publish import Publishing
+from drtool.drill.outputs import EvidenceUpload, HistoryStore
 from drtool.drill.semantics import semantic_problems
 from drtool.drill.step_library import module_steps
 
@@ -68,6 +69,8 @@ class Drill(Strict):
     )
     aws: AwsAccess = Field(default_factory=AwsAccess)
     budget: Duration | None = Field(default=None, description="Longest the whole drill may take; past it the run stops and tears down.")
+    history: HistoryStore | None = Field(default=None, description="Keep the run history and the run lock in S3 (default: a local directory).")
+    evidence: EvidenceUpload | None = Field(default=None, description="Upload each run's evidence bundle to S3 with SSE-KMS.")
     targets: dict[Annotated[str, Field(pattern=NAME_PATTERN)], Any] = Field(min_length=1)
     publish: Publishing = Field(default_factory=Publishing,
                                 description="Optional: where the results go after the run (CloudWatch, a Pushgateway, SNS).")

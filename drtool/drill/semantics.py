@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from drtool.core.clock import format_duration
 from drtool.core.registry import UnknownFamily, families
 from drtool.core.tagging import resource_name
+from drtool.drill.outputs import store_problems
 from drtool.drill.tags import tag_expression_problem
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ def semantic_problems(drill: Drill) -> list[Located]:
             found.append((("tags",), problem))
     found.extend(_budget_problems(drill))
     found.extend(_name_collisions(drill))
+    found.extend(store_problems(drill))
     for name, target in drill.targets.items():
         check = getattr(target, "drill_problems", None)
         if check is not None:

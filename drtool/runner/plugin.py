@@ -33,7 +33,7 @@ from drtool.core.events import (
     TestStarted,
 )
 from drtool.core.interrupts import process_interrupts
-from drtool.core.journal import default_journal_dir, read_journal
+from drtool.core.journal import default_journal_dir, new_run_id, read_journal
 from drtool.core.model import DrillFileError
 from drtool.core.preflight import preflight
 from drtool.core.registry import families
@@ -51,6 +51,7 @@ from drtool.commands.publish import Delivery, publish_run, publishing_clients
 from drtool.drill.publish import PublishOptions, Publishing
 from drtool.reports.markdown import STEP_SUMMARY_ENV, append_step_summary
 from drtool.reports.report_set import write_report_set
+from drtool.runner import records
 
 RUN_KEY = pytest.StashKey[DrillRun]()
 LOADED_KEY = pytest.StashKey[LoadedDrill]()
@@ -80,6 +81,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group.addoption("--drill-no-publish", action="store_true", help="publish nothing, whatever the drill file says")
     group.addoption("--drill-report-dir", metavar="DIR",
                     help="write the drill's report set here: report.html, summary.json, summary.md and the journal")
+    records.add_options(group)
     for name in step_modules():
         if not pluginmanager.has_plugin(name):
             pluginmanager.register(importlib.import_module(name), name)
@@ -104,6 +106,7 @@ def pytest_configure(config: pytest.Config) -> None:
         *output_dir_problems(journal_dir, "--drill-journal-dir"),
         *run_id_problems(config.getoption("drill_run_id"), "--drill-run-id"),
         *output_dir_problems(_report_dir(config), "--drill-report-dir"),
+        *records.option_problems(config),
     ]
     publish_options = PublishOptions(config.getoption("drill_cloudwatch_namespace"), config.getoption("drill_pushgateway"),
                                      config.getoption("drill_sns_topic"), bool(config.getoption("drill_no_publish")))
@@ -155,8 +158,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if loaded is None or RUN_KEY in config.stash or _not_a_run(config) or not session.items:
         return
     journal_dir = Path(config.getoption("drill_journal_dir") or default_journal_dir())
-    run = DrillRun.start(loaded, journal_dir, run_id=config.getoption("drill_run_id"))
+    run_id = config.getoption("drill_run_id") or new_run_id()
+    # One run of a drill at a time: a second start stops here, before it has a journal (exit 3).
+    records.take_lock(config, loaded, run_id)
+    run = DrillRun.start(loaded, journal_dir, run_id=run_id)
     config.stash[RUN_KEY] = run
+    records.journal_lock(config, run)
     if run.drill.budget is not None:
         config.stash[BUDGET_KEY] = BudgetWatch(run.drill.budget.total_seconds(), run.clock, run.journal).start()
 
@@ -376,14 +383,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     try:
         if junit_path:
             junit.write(result, Path(junit_path))
-        report_dir = _report_dir(session.config)
-        if report_dir is not None:
-            write_report_set(result, run.journal.path, report_dir)
         try:
             append_step_summary(result)
         except OSError as exc:  # GitHub's page is a courtesy: the reports above are written, the verdict stands
             sys.stderr.write(f"drtool: could not append to ${STEP_SUMMARY_ENV}: {exc}\n")
         session.config.stash[DELIVERIES_KEY] = _publish(run, result, session.config.stash.get(PUBLISHING_KEY, None))
+        report_dir = _report_dir(session.config)
+        if report_dir is not None:
+            # The set holds the journal as it is now; what follows (evidence, history) only adds to the run's journal.
+            write_report_set(summarize(read_journal(run.journal.path)), run.journal.path, report_dir)
+        reports = [Path(junit_path)] if junit_path else []
+        records.bundle_evidence(session.config, run, reports + ([report_dir] if report_dir is not None else []))
+        records.record_history(session.config, run)  # last, so the record holds any evidence error
     finally:
         run.journal.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -25,11 +26,13 @@ from drtool.reports.log import LogProgress
 from drtool.reports.progress import ProgressView
 from drtool.reports.terminal import print_summary
 from drtool.runner.plugin import RUN_KEY
+from drtool.runner.records import REFUSED_KEY, print_records
 
 
 def pytest_args(
     loaded: LoadedDrill, run_id: str, journal_dir: Path, junit_xml: Path | None, tags: str | None,
     report_dir: Path | None = None,
+    outputs: RunOutputs | None = None,
 ) -> list[str]:
     args = [
         str(loaded.path),
@@ -49,7 +52,30 @@ def pytest_args(
         args += ["--drill-report-dir", str(report_dir)]
     if tags:
         args += ["-m", tags]
-    return args
+    return args + (outputs.pytest_args() if outputs else [])
+
+
+@dataclass(frozen=True)
+class RunOutputs:
+    """Where a run's history record, run lock and evidence bundle go (`drtool run --history/--no-history/--evidence`)."""
+
+    history: str | None = None  # a directory or s3:// URL; None: the drill file's, else the local default
+    record_history: bool = True
+    evidence: Path | None = None
+
+    def pytest_args(self) -> list[str]:
+        return [*(["--drill-history", self.history] if self.history else []),
+                *([] if self.record_history else ["--drill-no-history"]),
+                *(["--drill-evidence", str(self.evidence)] if self.evidence else [])]
+
+
+class _Config:
+    """Keeps pytest's config, so that after the run we can read why it was refused to start."""
+
+    config: pytest.Config | None = None
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        self.config = config
 
 
 def publish_args(options: PublishOptions | None) -> list[str]:
@@ -83,27 +109,35 @@ def run_drill(
     verbosity: Verbosity = Verbosity.NORMAL,
     report_dir: Path | None = None,
     json_to: IO[str] | None = None,
+    outputs: RunOutputs | None = None,
 ) -> ExitCode:
     """Run the drill. `console` shows progress and the summary; with `json_to`, the summary is the JSON document there."""
     console = console or Console()
     journal_dir = journal_dir or default_journal_dir()
     run_id = new_run_id()
     view = progress_view(console, verbosity)
-    args = pytest_args(loaded, run_id, journal_dir, junit_xml, tags, report_dir) + publish_args(publish)
-    pytest_exit = pytest.main(args, plugins=[view] if view is not None else [])
+    seen = _Config()
+    args = pytest_args(loaded, run_id, journal_dir, junit_xml, tags, report_dir, outputs) + publish_args(publish)
+    pytest_exit = pytest.main(args, plugins=[seen] + ([view] if view is not None else []))
     journal = next((p for p in iter_journals(journal_dir) if p.stem.endswith(f"-{run_id}")), None)
+    refused = seen.config.stash.get(REFUSED_KEY, None) if seen.config is not None else None
+    if journal is None and refused:
+        console.print(f"drtool: {refused}", markup=False, highlight=False, soft_wrap=True)
+        return ExitCode.COULD_NOT_RUN
     if journal is None:
         if pytest_exit == pytest.ExitCode.NO_TESTS_COLLECTED:
             console.print("drtool: no scenario matched (check the drill's features, targets and tags); nothing was run")
             return ExitCode.INVALID_INPUT
         console.print(f"drtool: the drill did not start (pytest exit {int(pytest_exit)}); nothing was run")
         return ExitCode.INVALID_INPUT if pytest_exit == pytest.ExitCode.USAGE_ERROR else ExitCode.COULD_NOT_RUN
-    result = summarize(read_journal(journal))
+    records = read_journal(journal)
+    result = summarize(records)
     if json_to is not None:
         json_to.write(document.render(result))
         json_to.flush()
     else:
         print_summary(console, result, str(journal), verbosity)
+        print_records(console, records)
         if report_dir is not None:
             console.print(f"Reports: {report_dir}", highlight=False, soft_wrap=True)
     if pytest_exit == pytest.ExitCode.INTERNAL_ERROR:

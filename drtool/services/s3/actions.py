@@ -1,4 +1,5 @@
-"""Mutating S3 operations: writing and removing canary objects. The guard allows them only under the canary prefix."""
+"""Mutating S3 operations: canary objects (the guard allows them only under the canary prefix), and drtool's own
+records: run history, the run lock and evidence bundles (a records guard allows them only under their prefixes)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from botocore.exceptions import ClientError
 from drtool.core.operations import operation
 
 __all__ = ["put_object", "start_multipart_upload", "upload_part", "complete_multipart_upload",
-           "abort_multipart_upload", "delete_versions"]
+           "abort_multipart_upload", "delete_versions", "create_object", "replace_object", "delete_object_if",
+           "put_encrypted_object"]
 
 # PutObject under SSE-KMS makes S3 ask KMS for a data key as the caller; a tagged write needs PutObjectTagging too.
 _WRITE = ("s3:PutObject", "s3:PutObjectTagging", "kms:GenerateDataKey")
@@ -61,3 +63,54 @@ def delete_versions(s3: Any, bucket: str, versions: list[tuple[str, str]]) -> No
             raise ClientError({"Error": {"Code": first.get("Code", "Error"), "Message": (
                 f"S3 refused to delete {len(errors)} version(s) in {bucket}, e.g. {first.get('Key')}: {first.get('Message')}")}},
                 "DeleteObjects")
+
+
+# A write lost to another writer: the condition failed (412), or a concurrent conditional write won (409).
+_CONDITION_LOST = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
+# drtool's records take the bucket's default encryption: when that is SSE-KMS, S3 asks KMS for a data key as the caller.
+_RECORD_WRITE = ("s3:PutObject", "kms:GenerateDataKey")
+
+
+def _condition_lost(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in _CONDITION_LOST
+
+
+@operation("s3", "PutObject", iam=_RECORD_WRITE, mutating=True)
+def create_object(s3: Any, bucket: str, key: str, body: bytes) -> str | None:
+    """Write an object only if the key is free (If-None-Match: *); its ETag, or None when the key exists."""
+    try:
+        return s3.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*", ChecksumAlgorithm="SHA256")["ETag"]
+    except ClientError as exc:
+        if _condition_lost(exc):
+            return None
+        raise
+
+
+@operation("s3", "PutObject", iam=_RECORD_WRITE, mutating=True)
+def replace_object(s3: Any, bucket: str, key: str, body: bytes, etag: str) -> str | None:
+    """Overwrite an object only if it is still the version read (If-Match); the new ETag, or None if it changed."""
+    try:
+        return s3.put_object(Bucket=bucket, Key=key, Body=body, IfMatch=etag, ChecksumAlgorithm="SHA256")["ETag"]
+    except ClientError as exc:
+        if _condition_lost(exc) or exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise
+
+
+@operation("s3", "DeleteObject", iam=("s3:DeleteObject",), mutating=True)
+def delete_object_if(s3: Any, bucket: str, key: str, etag: str) -> bool:
+    """Delete an object only if it is still the version written (If-Match); False if it changed or is gone."""
+    try:
+        s3.delete_object(Bucket=bucket, Key=key, IfMatch=etag)
+    except ClientError as exc:
+        if _condition_lost(exc) or exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return False
+        raise
+    return True
+
+
+@operation("s3", "PutObject", iam=("s3:PutObject", "kms:GenerateDataKey"), mutating=True)
+def put_encrypted_object(s3: Any, bucket: str, key: str, body: bytes, kms_key: str, sha256_b64: str) -> dict[str, Any]:
+    """Write an object encrypted with a named KMS key (SSE-KMS); S3 refuses it unless it hashes to `sha256_b64`."""
+    return s3.put_object(Bucket=bucket, Key=key, Body=body, ServerSideEncryption="aws:kms", SSEKMSKeyId=kms_key,
+                         ChecksumSHA256=sha256_b64)

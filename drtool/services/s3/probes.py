@@ -9,7 +9,7 @@ from drtool.core.operations import operation
 
 __all__ = [
     "bucket_region", "bucket_versioning", "bucket_encryption", "replication_configuration",
-    "head_object", "object_sha256", "key_versions", "incomplete_uploads",
+    "head_object", "object_sha256", "key_versions", "incomplete_uploads", "list_keys", "read_object",
 ]
 
 
@@ -84,3 +84,23 @@ def incomplete_uploads(s3: Any, bucket: str, prefix: str) -> list[dict[str, Any]
     """Multipart uploads started under `prefix` and never completed or aborted (they cost storage)."""
     return [upload for page in s3.get_paginator("list_multipart_uploads").paginate(Bucket=bucket, Prefix=prefix)
             for upload in page.get("Uploads", [])]
+
+
+@operation("s3", "ListObjectsV2", iam=("s3:ListBucket",))
+def list_keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
+    """Every key under `prefix`, in key order."""
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            yield item["Key"]
+
+
+@operation("s3", "GetObject", iam=("s3:GetObject", "kms:Decrypt"))
+def read_object(s3: Any, bucket: str, key: str) -> tuple[bytes, str] | None:
+    """An object's content and ETag, or None if there is no such key (an SSE-KMS object needs kms:Decrypt)."""
+    try:
+        found = s3.get_object(Bucket=bucket, Key=key)
+    except s3.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    return found["Body"].read(), found["ETag"]

@@ -1,0 +1,72 @@
+"""A run's history record: what `drtool history` needs of a run, built from its results (so from its journal).
+
+Figures are seconds, as the verdicts measured them (world time under the sandbox, whose `time_scale` the record keeps).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from drtool.core.results import RunResult
+
+HISTORY_SCHEMA = 1
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def history_record(result: RunResult, *, recorded_at: datetime) -> dict[str, Any]:
+    """One JSON record for a run: when, how it ended, and per target each scenario's outcome and figures."""
+    targets: dict[str, dict[str, Any]] = {name: {"kind": kind, "scenarios": []} for name, kind in result.target_kinds.items()}
+    for test in result.tests.values():
+        name = test.target or "-"
+        target = targets.setdefault(name, {"kind": result.target_kinds.get(name, ""), "scenarios": []})
+        target["scenarios"].append({
+            "scenario": test.scenario,
+            "feature": test.feature,
+            "status": test.status,
+            "kind": test.kind,
+            "duration_s": round(test.duration_s, 3),
+            "message": test.message,
+            "figures": [
+                {key: m.get(key) for key in ("name", "measured_s", "objective_s", "met", "source")}
+                for m in test.measurements
+            ],
+        })
+    return {
+        "schema": HISTORY_SCHEMA,
+        "run_id": result.run_id,
+        "drill": result.drill,
+        "drill_file": result.drill_file,
+        "started_at": _iso(result.started_at),
+        "finished_at": _iso(result.finished_at),
+        "recorded_at": recorded_at.isoformat(),  # real time: sandbox runs each start their own world clock
+        "time_scale": result.time_scale,
+        "duration_s": round(result.duration_s, 3),
+        "exit_code": int(result.exit_code()),
+        "counts": result.counts(),
+        "interrupted": result.interrupted,
+        "budget_exceeded": result.budget_exceeded,
+        "run_errors": list(result.run_errors),
+        "targets": targets,
+    }
+
+
+def record_problem(record: Any) -> str | None:
+    """Why a stored record cannot be read as a history record (a file someone else put there, a newer schema)."""
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    if not isinstance(record.get("schema"), int) or record["schema"] > HISTORY_SCHEMA:
+        return f"history schema {record.get('schema')!r}, which this drtool does not read (it reads {HISTORY_SCHEMA})"
+    for key in ("run_id", "drill", "recorded_at"):
+        if not isinstance(record.get(key), str):
+            return f"no {key!r}"
+    if not isinstance(record.get("targets"), dict):
+        return "no 'targets'"
+    try:
+        datetime.fromisoformat(record["recorded_at"])
+    except ValueError:
+        return f"'recorded_at' {record['recorded_at'][:40]!r} is not an ISO 8601 time"
+    return None
