@@ -52,6 +52,8 @@ def _console(stderr: bool = False):
 
 
 MAX_PROBLEMS_SHOWN = 50
+JUNIT_STRICT_HELP = "Make the JUnit XML valid against Jenkins' junit-10.xsd (for the xUnit plugin): no testcase properties, file or line."
+JUNIT_NAMES_HELP = "End each JUnit testcase name with its figures, for reporters that show a passing test's name alone (dorny, mikepenz, GitLab); names then change from run to run."
 
 
 def _fail_invalid(message: str) -> None:
@@ -149,6 +151,9 @@ def run(
     fault: list[str] = typer.Option([], "--fault", metavar="NAME", help="Inject a sandbox fault (repeatable); see `drtool sandbox faults`."),
     time_scale: Optional[float] = typer.Option(None, "--time-scale", metavar="N", help="Sandbox world time runs this many times faster than real time (default 120)."),
     junit_xml: Optional[Path] = typer.Option(None, "--junit-xml", metavar="PATH", help="Write JUnit XML here."),
+    junit_strict: bool = typer.Option(False, "--junit-strict", help=JUNIT_STRICT_HELP),
+    junit_figures_in_names: bool = typer.Option(False, "--junit-figures-in-names", help=JUNIT_NAMES_HELP),
+    cucumber_json: Optional[Path] = typer.Option(None, "--cucumber-json", metavar="PATH", help="Write Cucumber JSON here."),
     journal_dir: Optional[Path] = typer.Option(None, "--journal-dir", metavar="DIR", help="Where to write the run journal."),
     tags: Optional[str] = typer.Option(None, "-m", "--tags", metavar="EXPR", help="Select scenarios by tag expression (overrides the drill file)."),
 ) -> None:
@@ -167,6 +172,7 @@ def run(
     problems += _fault_problems(fault) if sandbox and fault else []  # the fault registry imports moto
     problems += time_scale_problems(time_scale, sandbox=sandbox)
     problems += output_file_problems(junit_xml, "--junit-xml")
+    problems += output_file_problems(cucumber_json, "--cucumber-json")
     problems += _journal_dir_problems(journal_dir)
     problems += _tag_problems(tags)
     if drill_file is None:
@@ -174,13 +180,15 @@ def run(
 
         drill_file = sandbox_drill()
     loaded = _check(drill_file, problems, tags=tags if not _tag_problems(tags) else None)
-    from drtool.runner.run import run_drill
+    from drtool.reports.junit import JUnitOptions
+    from drtool.runner.run import ReportFiles, run_drill
 
+    reports = ReportFiles(junit_xml, JUnitOptions(junit_strict, junit_figures_in_names), cucumber_json)
     lab = None
     if sandbox:
         lab = _start_lab(time_scale if time_scale is not None else 120.0, fault)
     try:
-        code = run_drill(loaded, junit_xml=junit_xml, journal_dir=journal_dir, tags=tags, console=_console())
+        code = run_drill(loaded, reports=reports, journal_dir=journal_dir, tags=tags, console=_console())
     finally:
         if lab is not None:
             lab.stop()
@@ -191,15 +199,18 @@ def run(
 def report(
     journal: Path = typer.Argument(..., help="A run journal (.jsonl), e.g. from ~/.local/state/drtool/runs."),
     junit_xml: Optional[Path] = typer.Option(None, "--junit-xml", help="Write JUnit XML here."),
+    junit_strict: bool = typer.Option(False, "--junit-strict", help=JUNIT_STRICT_HELP),
+    junit_figures_in_names: bool = typer.Option(False, "--junit-figures-in-names", help=JUNIT_NAMES_HELP),
+    cucumber_json: Optional[Path] = typer.Option(None, "--cucumber-json", metavar="PATH", help="Write Cucumber JSON here."),
 ) -> None:
-    """Render a run's summary (and JUnit XML) again from its journal, even one a killed run left. Exits as the run did."""
+    """Render a run's summary (and JUnit XML, Cucumber JSON) again from its journal, even one a killed run left. Exits as the run did."""
     from drtool.core.inputs import output_file_problems
     from drtool.core.model import DrillFileError
-    from drtool.reports import junit
+    from drtool.reports import cucumber, junit
     from drtool.reports.damaged import summarize_journal
     from drtool.reports.terminal import print_summary
 
-    problems = output_file_problems(junit_xml, "--junit-xml")
+    problems = output_file_problems(junit_xml, "--junit-xml") + output_file_problems(cucumber_json, "--cucumber-json")
     if problems:
         _fail_problems("drtool report", problems)
     try:
@@ -208,7 +219,9 @@ def report(
         _fail_invalid(_problem_lines(exc.problems))
     print_summary(_console(), result, str(journal))
     if junit_xml is not None:
-        junit.write(result, junit_xml)
+        junit.write(result, junit_xml, junit.JUnitOptions(junit_strict, junit_figures_in_names))
+    if cucumber_json is not None:
+        cucumber.write(result, cucumber_json)
     if damage:
         # What could be read is shown above; the exit code cannot vouch for a journal with lines missing.
         _fail_invalid(f"{journal}: the journal is damaged; the report above leaves out {len(damage)} record"

@@ -43,13 +43,16 @@ from drtool.drill.target_steps import EACH_TARGET_STEP, NAMED_TARGET_STEP
 from drtool.core.inputs import output_dir_problems, output_file_problems, run_id_problems
 from drtool.drill.file import LoadedDrill
 from drtool.drill.validate import check_drill_file
-from drtool.reports import junit
+from drtool.reports import cucumber, junit
 from drtool.core.results import summarize
+from drtool.runner import pytest_reports
+from drtool.runner.locations import report_path
 
 RUN_KEY = pytest.StashKey[DrillRun]()
 LOADED_KEY = pytest.StashKey[LoadedDrill]()
 BUDGET_KEY = pytest.StashKey[BudgetWatch]()
 STEP_START_KEY = pytest.StashKey[float]()
+NOTES_KEY = pytest.StashKey[pytest_reports.ScenarioNotes]()
 _EACH_TARGET = re.compile(EACH_TARGET_STEP)
 _NAMED_TARGET = re.compile(NAMED_TARGET_STEP)
 
@@ -58,6 +61,11 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group = parser.getgroup("drtool", "disaster-recovery drills")
     group.addoption("--drill", metavar="FILE", help="run the features of this drill file against its environment")
     group.addoption("--drill-junit", metavar="PATH", help="write the drill's JUnit XML (rendered from its journal) here")
+    group.addoption("--drill-junit-strict", action="store_true",
+                    help="make --drill-junit valid against Jenkins' junit-10.xsd: no testcase properties, file or line")
+    group.addoption("--drill-junit-figures-in-names", action="store_true",
+                    help="end each --drill-junit testcase name with its figures, for reporters that show a passing test's name alone")
+    group.addoption("--drill-cucumber-json", metavar="PATH", help="write the drill's Cucumber JSON (rendered from its journal) here")
     group.addoption(
         "--drill-journal-dir",
         metavar="DIR",
@@ -82,9 +90,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if not path:
         return
     junit_path = config.getoption("drill_junit")
+    cucumber_path = config.getoption("drill_cucumber_json")
     journal_dir = Path(config.getoption("drill_journal_dir") or default_journal_dir())
     problems = [
         *output_file_problems(Path(junit_path) if junit_path else None, "--drill-junit"),
+        *output_file_problems(Path(cucumber_path) if cucumber_path else None, "--drill-cucumber-json"),
         *output_dir_problems(journal_dir, "--drill-journal-dir"),
         *run_id_problems(config.getoption("drill_run_id"), "--drill-run-id"),
     ]
@@ -136,6 +146,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     journal_dir = Path(config.getoption("drill_journal_dir") or default_journal_dir())
     run = DrillRun.start(loaded, journal_dir, run_id=config.getoption("drill_run_id"))
     config.stash[RUN_KEY] = run
+    config.stash[NOTES_KEY] = pytest_reports.ScenarioNotes()
+    run.journal.listeners.append(config.stash[NOTES_KEY])
     if run.drill.budget is not None:
         config.stash[BUDGET_KEY] = BudgetWatch(run.drill.budget.total_seconds(), run.clock, run.journal).start()
 
@@ -249,6 +261,17 @@ def drill_target() -> str:
     raise pytest.UsageError("drill_target is chosen per scenario: run with --drill FILE")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _drill_suite_properties(request: pytest.FixtureRequest) -> None:
+    """pytest's own JUnit file (--junitxml) names the drill and run in its suite's properties."""
+    run = _run(request.config)
+    if run is None:
+        return
+    record = request.getfixturevalue("record_testsuite_property")
+    for name, value in pytest_reports.suite_properties(run):
+        record(name, value)
+
+
 # --- journal hooks -------------------------------------------------------------
 
 
@@ -263,11 +286,16 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         return
     template = scenario_wrapper_template_registry.get(getattr(item, "function", None))
     callspec = getattr(item, "callspec", None)
+    where = dict(
+        file=report_path(template.feature.filename), line=template.line_number, tags=sorted(template.tags),
+        feature_line=template.feature.line_number, feature_tags=sorted(template.feature.tags),
+    ) if template else {}
     run.journal.emit(TestStarted(
         test=item.nodeid,
         feature=template.feature.name if template else "",
         scenario=template.name if template else item.name,
         target=(callspec.params.get("drill_target", "") if callspec else ""),
+        **where,
     ))
 
 
@@ -275,7 +303,7 @@ def pytest_bdd_before_step(request, feature, scenario, step, step_func) -> None:
     run = _run(request.config)
     if run is not None:
         request.node.stash[STEP_START_KEY] = run.clock.monotonic()
-        run.journal.emit(StepStarted(test=request.node.nodeid, keyword=step.keyword, step=step.name))
+        run.journal.emit(StepStarted(test=request.node.nodeid, keyword=step.keyword, step=step.name, line=step.line_number))
 
 
 def pytest_bdd_after_step(request, feature, scenario, step, step_func, step_func_args) -> None:
@@ -297,8 +325,11 @@ def _step_ended(request: pytest.FixtureRequest, step, event: type[StepPassed | S
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
-    report = yield
     run = _run(item.config)
+    notes = item.config.stash.get(NOTES_KEY, None)
+    if run is not None and notes is not None:
+        pytest_reports.add_figures(item, call.when, notes.unreported(item.nodeid))  # before pytest makes the report
+    report = yield
     if run is None or (report.passed and call.when != "call"):
         return report
     exc = call.excinfo.value if call.excinfo else None
@@ -312,6 +343,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     run.journal.emit(TestOutcome(
         test=item.nodeid, phase=call.when, status=verdict.outcome.value, kind=verdict.kind, message=verdict.sentence, traceback=trace,
     ))
+    if report.failed and notes is not None and not pytest_reports.keeps_traceback(item.config):
+        report.longrepr = pytest_reports.verdict_repr(item, verdict.sentence, notes.of(item.nodeid), str(run.journal.path))
     return report
 
 
@@ -351,7 +384,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run.journal.emit(ApiCalls(**run.api_stats.snapshot()))
     run.journal.emit(RunFinished(pytest_exit=int(exitstatus), interrupted=interrupted))
     result = summarize(read_journal(run.journal.path))
-    junit_path = session.config.getoption("drill_junit")
-    if junit_path:
-        junit.write(result, Path(junit_path))
+    option = session.config.getoption
+    if option("drill_junit"):
+        style = junit.JUnitOptions(strict=option("drill_junit_strict"), figures_in_names=option("drill_junit_figures_in_names"))
+        junit.write(result, Path(option("drill_junit")), style)
+    if option("drill_cucumber_json"):
+        cucumber.write(result, Path(option("drill_cucumber_json")))
     run.journal.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -15,15 +16,33 @@ from drtool.core.journal import (
     read_journal,
 )
 from drtool.drill.file import LoadedDrill
+from drtool.reports.junit import JUnitOptions
 from drtool.reports.live import LiveProgress
 from drtool.core.results import ExitCode, summarize
 from drtool.reports.terminal import print_summary
 from drtool.runner.plugin import RUN_KEY
 
 
-def pytest_args(
-    loaded: LoadedDrill, run_id: str, journal_dir: Path, junit_xml: Path | None, tags: str | None
-) -> list[str]:
+@dataclass(frozen=True)
+class ReportFiles:
+    """The files a run writes besides its journal; the plugin renders each from the journal as the run ends."""
+
+    junit_xml: Path | None = None
+    junit: JUnitOptions = field(default_factory=JUnitOptions)
+    cucumber_json: Path | None = None
+
+    def pytest_args(self) -> list[str]:
+        args = []
+        if self.junit_xml is not None:
+            args += ["--drill-junit", str(self.junit_xml)]
+            args += ["--drill-junit-strict"] if self.junit.strict else []
+            args += ["--drill-junit-figures-in-names"] if self.junit.figures_in_names else []
+        if self.cucumber_json is not None:
+            args += ["--drill-cucumber-json", str(self.cucumber_json)]
+        return args
+
+
+def pytest_args(loaded: LoadedDrill, run_id: str, journal_dir: Path, reports: ReportFiles, tags: str | None) -> list[str]:
     args = [
         str(loaded.path),
         "--drill", str(loaded.path),
@@ -36,8 +55,7 @@ def pytest_args(
         "-p", "no:terminal",
         "--capture=sys",
     ]
-    if junit_xml is not None:
-        args += ["--drill-junit", str(junit_xml)]
+    args += reports.pytest_args()
     if tags:
         args += ["-m", tags]
     return args
@@ -46,7 +64,7 @@ def pytest_args(
 def run_drill(
     loaded: LoadedDrill,
     *,
-    junit_xml: Path | None = None,
+    reports: ReportFiles = ReportFiles(),
     journal_dir: Path | None = None,
     tags: str | None = None,
     console: Console | None = None,
@@ -55,7 +73,7 @@ def run_drill(
     journal_dir = journal_dir or default_journal_dir()
     run_id = new_run_id()
     live = LiveProgress(console, run_of=lambda config: config.stash.get(RUN_KEY, None))
-    pytest_exit = pytest.main(pytest_args(loaded, run_id, journal_dir, junit_xml, tags), plugins=[live])
+    pytest_exit = pytest.main(pytest_args(loaded, run_id, journal_dir, reports, tags), plugins=[live])
     journal = next((p for p in iter_journals(journal_dir) if p.stem.endswith(f"-{run_id}")), None)
     if journal is None:
         if pytest_exit == pytest.ExitCode.NO_TESTS_COLLECTED:
