@@ -176,9 +176,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     template = scenario_wrapper_template_registry.get(metafunc.function)
     if template is None:
         return
-    if any(_NAMED_TARGET.fullmatch(step.name) or _EACH_TARGET.fullmatch(step.name) for step in template.steps):
-        # Preflight in setup, so that "AWS cannot be used" is a test error rather than a failed step.
-        _use_fixture(metafunc, "aws_identity")
     kinds = {m.group("kind") for step in template.steps if (m := _EACH_TARGET.fullmatch(step.name))}
     if not kinds:
         return
@@ -259,6 +256,22 @@ def target_run_factory(
 @pytest.fixture
 def drill_target() -> str:
     raise pytest.UsageError("drill_target is chosen per scenario: run with --drill FILE")
+
+
+def _drills_a_target(item: pytest.Item) -> bool:
+    template = scenario_wrapper_template_registry.get(getattr(item, "function", None))
+    return template is not None and any(
+        _NAMED_TARGET.fullmatch(step.name) or _EACH_TARGET.fullmatch(step.name) for step in template.steps)
+
+
+@pytest.fixture(autouse=True)
+def _drill_preflight(request: pytest.FixtureRequest) -> None:
+    """Preflight in setup, so that "AWS cannot be used" is a test error (in pytest's report too), not a failed step.
+
+    Autouse, because pytest prunes a fixture named in pytest_generate_tests from a test it parametrizes.
+    """
+    if _run(request.config) is not None and _drills_a_target(request.node):
+        request.getfixturevalue("aws_identity")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -33,7 +33,7 @@ DURATION = r"\d[\dhms]*"
 BREACH = re.compile(rf"RTO {DURATION} against objective 30m: BREACHED by {DURATION}")
 MET = re.compile(rf"RTO {DURATION} against objective 4h: met .*\nRPO {DURATION} against objective 2d: met")
 # What a traceback of pytest's, pluggy's or anyone's looks like in a report.
-FRAMES = re.compile(r"Traceback|File \"|_pytest|pluggy|site-packages")
+FRAMES = re.compile(r"Traceback|File \"|/_pytest/|/pluggy/|site-packages")
 BAD_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": "not-the-secret"}
 
 
