@@ -1,8 +1,9 @@
 """Cucumber JSON from a run's results, for Cucumber reporters (cucumber-html-reporter, Xray, Allure, ...).
 
-pytest-bdd writes its own (`--cucumberjson`), but writes `[]` under pytest-xdist
-and knows nothing of a drill's targets and figures. This one is rendered from the
-journal, so `drtool run`, `pytest --drill` and `drtool report` give the same file.
+pytest-bdd writes its own (`--cucumberjson`), but knows nothing of a drill's
+targets, figures and teardown, and writes `[]` wherever pytest-xdist spreads tests
+over workers. This one is rendered from the journal, so `drtool run`,
+`pytest --drill` (with or without `-n`) and `drtool report` give the same file.
 
 One feature per feature file, one element per scenario and target, the steps that
 ran with their status and real duration in nanoseconds (as Cucumber counts them).

@@ -7,6 +7,7 @@ from a wheel) keeps its absolute path: there is no root to be relative to.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -18,6 +19,7 @@ def repository_root(path: Path) -> Path | None:
     return None
 
 
+@lru_cache(maxsize=256)  # asked once per scenario, of a handful of feature files
 def report_path(path: str | Path) -> str:
     path = Path(path).resolve()
     root = repository_root(path)

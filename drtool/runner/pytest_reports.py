@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from drtool import __version__
 from drtool.core.events import Note
 from drtool.core.run import DrillRun
 from drtool.reports.figures import figure_line
@@ -96,8 +97,6 @@ def verdict_repr(item: pytest.Item, sentence: str, notes: list[dict[str, Any]], 
 
 
 def suite_properties(run: DrillRun) -> list[tuple[str, str]]:
-    from drtool import __version__
-
     drill = run.drill
     properties = [
         ("drtool.drill", drill.drill), ("drtool.run_id", run.run_id), ("drtool.drill_file", str(run.loaded.path)),

@@ -10,6 +10,8 @@ of GitLab, Jenkins, dorny/test-reporter, mikepenz/action-junit-report and Enrico
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -199,3 +201,17 @@ def _outcomes(path: Path):
 
     root = ET.parse(path).getroot()
     return [*root.iter("failure"), *root.iter("error")]
+
+
+def test_drtool_report_renders_the_same_files_again_in_every_style(failing, tmp_path):
+    again = tmp_path / "again"
+    done = subprocess.run(
+        [sys.executable, "-m", "drtool.cli", "report", str(failing.journal), "--junit-xml", str(again / "junit.xml"),
+         "--junit-strict", "--junit-figures-in-names", "--cucumber-json", str(again / "cucumber.json")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    both = rendered(failing, tmp_path, strict=True, figures_in_names=True)
+    assert (again / "junit.xml").read_text() == both.read_text()
+    SCHEMA.validate(str(again / "junit.xml"))
+    assert (again / "cucumber.json").read_text() == failing.cucumber.read_text()
