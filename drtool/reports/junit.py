@@ -9,12 +9,13 @@ One testcase per scenario and target, named "drill / scenario / target", no two 
 | Jenkins (junit) | name, duration, system-out; properties with keepProperties | message, body, system-out |
 | dorny/test-reporter | name, duration | message, body |
 | mikepenz/action-junit-report | name (annotation at file:line) | message, body (annotation at file:line) |
-| EnricoMi/publish-unit-test-result-action | name, system-out | message, body, system-out (annotation at file:line) |
+| EnricoMi/publish-unit-test-result-action | name; suite system-out (report_suite_logs) | body (annotation at file:line) |
 
 So the verdict sentence is the message, and the body holds it again, reason first,
 then the figures (measured against objective) and the drill's notes; system-out
-holds the figures and notes of every testcase, passing ones too. GitLab, dorny and
-mikepenz show a passing testcase's name and nothing else: `figures_in_names` puts
+holds the figures and notes of every testcase, passing ones too, and the suite's
+system-out a line of figures per target. GitLab, dorny and mikepenz show a passing
+testcase's name and nothing else: `figures_in_names` puts
 the figures there, at the cost of a name that changes from run to run (which
 breaks every consumer's per-test history), so it is not the default. Suite-level
 properties and system-out name the drill, run, regions, version and times.

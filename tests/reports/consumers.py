@@ -167,14 +167,18 @@ class EnricoMiCase:
     stdout: str | None
     time: float
 
+    @property
+    def annotation(self) -> str | None:
+        """The raw details of the check run's annotation at test_file:line: a failure's or error's text
+        (`get_case_messages`, `get_case_annotation` in python/publish/__init__.py); a pass has none."""
+        return self.content if self.result in ("failure", "error") else None
+
 
 def enricomi(path: Path) -> list[EnricoMiCase]:
     """EnricoMi/publish-unit-test-result-action python/publish/junit.py `process_junit_xml_elems`, which reads
     with junitparser: the testcase's file and line, its result's message and text, its system-out."""
     cases = []
-    xml = JUnitXml.fromfile(str(path))
-    suites = list(xml) if xml._tag == "testsuites" else [xml]
-    for suite in suites:
+    for suite in _junitparser_suites(path):
         for case in suite:
             results = [r for r in case.result if r is not None]
             line = case._elem.get("line")
@@ -186,3 +190,14 @@ def enricomi(path: Path) -> list[EnricoMiCase]:
                 case.system_out, case.time,
             ))
     return cases
+
+
+def enricomi_suite_logs(path: Path) -> list[str]:
+    """What `report_suite_logs: info` shows: each suite's system-out (`get_text(leaf_suite._elem, 'system-out')`)."""
+    return [text.strip() for suite in _junitparser_suites(path)
+            if (text := (suite._elem.findtext("system-out") or "").strip())]
+
+
+def _junitparser_suites(path: Path):
+    xml = JUnitXml.fromfile(str(path))
+    return list(xml) if xml._tag == "testsuites" else [xml]

@@ -148,12 +148,17 @@ def test_mikepenz_annotates_the_scenario_line_with_the_reason_and_figures(failin
     assert "RTO" in named[BILLING_DB].message
 
 
-def test_enricomi_shows_the_figures_of_a_pass_in_stdout_and_annotates_failures(failing):
+def test_enricomi_annotates_a_failure_with_its_figures_and_shows_a_pass_in_the_suite_log(failing):
     cases = by_target(consumers.enricomi(failing.junit), name=lambda case: case.test_name)
     breached, met = cases[ORDERS_DB], cases[BILLING_DB]
     assert (breached.test_file, breached.line) == (FEATURE, SCENARIO_LINE)
-    assert breached.result == "failure" and "BREACHED" in breached.message and BREACH.search(breached.content)
-    assert met.result == "success" and MET.search(met.stdout)
+    assert breached.result == "failure" and breached.annotation.startswith(f"{ORDERS_DB}: restored in")
+    assert BREACH.search(breached.annotation)
+    assert met.result == "success" and met.annotation is None and MET.search(met.stdout), "parsed, kept in its JSON"
+    # A pass's figures show in the suite's log (report_suite_logs: info), one line per target.
+    [log] = consumers.enricomi_suite_logs(failing.junit)
+    assert re.search(rf"^{BILLING_DB}: RTO {DURATION}/4h met, RPO {DURATION}/2d met", log, re.MULTILINE), log
+    assert re.search(rf"^{ORDERS_DB}: RTO {DURATION}/30m BREACHED", log, re.MULTILINE), log
 
 
 def test_an_error_states_its_reason_first_with_no_frames(erroring):
