@@ -77,6 +77,8 @@ def _verbosity(quiet: bool, verbose: bool):
 
 
 MAX_PROBLEMS_SHOWN = 50
+JUNIT_STRICT_HELP = "Make the JUnit XML valid against Jenkins' junit-10.xsd (for the xUnit plugin): no testcase properties, file or line."
+JUNIT_NAMES_HELP = "End each JUnit testcase name with its figures, for reporters that show a passing test's name alone (dorny, mikepenz, GitLab); names then change from run to run."
 
 
 def _fail_invalid(message: str) -> None:
@@ -174,6 +176,9 @@ def run(
     fault: list[str] = typer.Option([], "--fault", metavar="NAME", help="Inject a sandbox fault (repeatable); see `drtool sandbox faults`."),
     time_scale: Optional[float] = typer.Option(None, "--time-scale", metavar="N", help="Sandbox world time runs this many times faster than real time (default 120)."),
     junit_xml: Optional[Path] = typer.Option(None, "--junit-xml", metavar="PATH", help="Write JUnit XML here."),
+    junit_strict: bool = typer.Option(False, "--junit-strict", help=JUNIT_STRICT_HELP),
+    junit_figures_in_names: bool = typer.Option(False, "--junit-figures-in-names", help=JUNIT_NAMES_HELP),
+    cucumber_json: Optional[Path] = typer.Option(None, "--cucumber-json", metavar="PATH", help="Write Cucumber JSON here."),
     journal_dir: Optional[Path] = typer.Option(None, "--journal-dir", metavar="DIR", help="Where to write the run journal."),
     tags: Optional[str] = typer.Option(None, "-m", "--tags", metavar="EXPR", help="Select scenarios by tag expression (overrides the drill file)."),
     # Publishing after the run (the drill file's `publish:`); each option replaces or adds its sink's main setting.
@@ -206,6 +211,7 @@ def run(
     problems += _fault_problems(fault) if sandbox and fault else []  # the fault registry imports moto
     problems += time_scale_problems(time_scale, sandbox=sandbox)
     problems += output_file_problems(junit_xml, "--junit-xml")
+    problems += output_file_problems(cucumber_json, "--cucumber-json")
     problems += _journal_dir_problems(journal_dir)
     problems += _tag_problems(tags)
     from drtool.drill.publish import PublishOptions
@@ -219,16 +225,18 @@ def run(
 
         drill_file = sandbox_drill()
     loaded = _check(drill_file, problems, tags=tags if not _tag_problems(tags) else None)
-    from drtool.runner.run import RunOutputs, run_drill
+    from drtool.reports.junit import JUnitOptions
+    from drtool.runner.run import ReportFiles, RunOutputs, run_drill
 
     outputs = RunOutputs(history=history, record_history=not no_history, evidence=evidence)
+    reports = ReportFiles(junit_xml, JUnitOptions(junit_strict, junit_figures_in_names), cucumber_json, report_dir)
     lab = None
     if sandbox:
         lab = _start_lab(time_scale if time_scale is not None else 120.0, fault)
     try:
         json_out = output_format == "json"  # stdout is the document; people read progress on stderr
-        code = run_drill(loaded, junit_xml=junit_xml, journal_dir=journal_dir, tags=tags, console=_console(stderr=json_out),
-                         verbosity=_verbosity(quiet, verbose), report_dir=report_dir, json_to=sys.stdout if json_out else None,
+        code = run_drill(loaded, reports=reports, journal_dir=journal_dir, tags=tags, console=_console(stderr=json_out),
+                         verbosity=_verbosity(quiet, verbose), json_to=sys.stdout if json_out else None,
                          publish=publish, outputs=outputs)
     finally:
         if lab is not None:
@@ -244,20 +252,22 @@ def report(
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Show every note."),
     output_format: str = typer.Option("text", "--format", metavar="text|json", help="json: print the run as one JSON document."),
     report_dir: Optional[Path] = typer.Option(None, "--report-dir", metavar="DIR", help="Write report.html, summary.json, summary.md and a copy of the journal here."),
+    junit_strict: bool = typer.Option(False, "--junit-strict", help=JUNIT_STRICT_HELP),
+    junit_figures_in_names: bool = typer.Option(False, "--junit-figures-in-names", help=JUNIT_NAMES_HELP),
+    cucumber_json: Optional[Path] = typer.Option(None, "--cucumber-json", metavar="PATH", help="Write Cucumber JSON here."),
 ) -> None:
-    """Render a run's summary (and JUnit XML, and the report set) again from its journal, even one a killed run left.
-
-    Exits as the run did.
+    """Render a run's summary (and JUnit XML, Cucumber JSON, the report set) again from its journal, even one a killed
+    run left. Exits as the run did.
     """
     from drtool.core.inputs import output_dir_problems, output_file_problems
     from drtool.core.model import DrillFileError
-    from drtool.reports import document, junit
+    from drtool.reports import cucumber, document, junit
     from drtool.reports.damaged import summarize_journal
     from drtool.reports.report_set import write_report_set
     from drtool.reports.terminal import print_summary
 
-    problems = [*output_file_problems(junit_xml, "--junit-xml"), *output_dir_problems(report_dir, "--report-dir"),
-                *_output_problems(quiet, verbose, output_format)]
+    problems = [*output_file_problems(junit_xml, "--junit-xml"), *output_file_problems(cucumber_json, "--cucumber-json"),
+                *output_dir_problems(report_dir, "--report-dir"), *_output_problems(quiet, verbose, output_format)]
     if problems:
         _fail_problems("drtool report", problems)
     try:
@@ -269,7 +279,9 @@ def report(
     else:
         print_summary(_console(), result, str(journal), _verbosity(quiet, verbose))
     if junit_xml is not None:
-        junit.write(result, junit_xml)
+        junit.write(result, junit_xml, junit.JUnitOptions(junit_strict, junit_figures_in_names))
+    if cucumber_json is not None:
+        cucumber.write(result, cucumber_json)
     if report_dir is not None:
         write_report_set(result, journal, report_dir)
     if damage:

@@ -173,6 +173,13 @@ class TestStarted(Event):
     feature: str = ""
     scenario: str = ""
     target: str = ""
+    # Where the scenario is written, for annotations and Cucumber JSON: the feature file as reports name it
+    # (relative to its repository's root, else absolute), the scenario's and the feature's lines, their tags.
+    file: str = ""
+    line: int = 0
+    tags: list[str] = field(default_factory=list)
+    feature_line: int = 0
+    feature_tags: list[str] = field(default_factory=list)
 
 
 @event("target-chosen")
@@ -188,6 +195,7 @@ class StepStarted(Event):
     test: str
     keyword: str
     step: str
+    line: int = 0  # in the feature file
 
 
 @event("step-passed")

@@ -46,6 +46,8 @@ class StepResult:
     started_mono: float = 0.0
     duration_s: float | None = None
     error: str | None = None
+    line: int = 0
+    notes: list[str] = field(default_factory=list)  # the report lines written while this step ran
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,11 @@ class TestResult:
     feature: str = ""
     scenario: str = ""
     target: str = ""
+    file: str = ""  # the feature file, as reports name it
+    line: int = 0  # the scenario's line in it
+    tags: list[str] = field(default_factory=list)
+    feature_line: int = 0
+    feature_tags: list[str] = field(default_factory=list)
     status: str = "running"
     kind: str = ""  # why it failed or erred: the verdict's kind
     message: str = ""
@@ -127,6 +134,9 @@ class RunResult:
     run_id: str = ""
     drill: str = ""
     drill_file: str = ""
+    primary_region: str = ""
+    dr_region: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
     schema: int = 1
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -159,6 +169,10 @@ class RunResult:
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return 0.0
+
+    def real_seconds(self, world_seconds: float) -> float:
+        """Real (wall) seconds for a world interval: the sandbox's world clock runs `time_scale` times faster."""
+        return world_seconds / self.time_scale if self.time_scale > 0 else world_seconds
 
     def exit_code(self) -> ExitCode:
         counts = self.counts()
@@ -203,6 +217,7 @@ def handles(event_type: type[Event]) -> Callable[[Handler], Handler]:
 @handles(ev.RunStarted)
 def _run_started(result: RunResult, event: ev.RunStarted, stamp: Stamp) -> None:
     result.drill, result.drill_file, result.schema = event.drill, event.drill_file, event.schema
+    result.primary_region, result.dr_region, result.versions = event.primary_region, event.dr_region, dict(event.versions)
     result.started_at, result.time_scale, result.figures = stamp.at, event.time_scale, list(event.figures)
     result.target_kinds = dict(event.targets)
     if event.schema > SCHEMA_VERSION:
@@ -244,7 +259,10 @@ def _published(result: RunResult, event: ev.ResultsPublished, stamp: Stamp) -> N
 
 @handles(ev.TestStarted)
 def _test_started(result: RunResult, event: ev.TestStarted, stamp: Stamp) -> None:
-    result.tests[event.test] = TestResult(event.test, event.feature, event.scenario, event.target, started_mono=stamp.mono)
+    result.tests[event.test] = TestResult(
+        event.test, event.feature, event.scenario, event.target, file=event.file, line=event.line, tags=list(event.tags),
+        feature_line=event.feature_line, feature_tags=list(event.feature_tags), started_mono=stamp.mono,
+    )
 
 
 def on_timeline(text: str) -> Handler:
@@ -272,7 +290,7 @@ def _target_chosen(test: TestResult, event: ev.TargetChosen, stamp: Stamp) -> No
 
 
 def _step_started(test: TestResult, event: ev.StepStarted, stamp: Stamp) -> None:
-    test.steps.append(StepResult(event.keyword, event.step, started_mono=stamp.mono))
+    test.steps.append(StepResult(event.keyword, event.step, started_mono=stamp.mono, line=event.line))
 
 
 def _step_ended(test: TestResult, event: ev.StepPassed | ev.StepFailed, stamp: Stamp) -> None:
@@ -286,6 +304,8 @@ def _step_ended(test: TestResult, event: ev.StepPassed | ev.StepFailed, stamp: S
 
 def _note(test: TestResult, event: ev.Note, stamp: Stamp) -> None:
     test.notes.append(event.line)
+    if test.steps and test.steps[-1].status == "running":
+        test.steps[-1].notes.append(event.line)
     if event.measurement is not None:
         test.measurements.append(event.measurement)
 

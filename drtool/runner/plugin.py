@@ -45,13 +45,15 @@ from drtool.drill.target_steps import EACH_TARGET_STEP, NAMED_TARGET_STEP
 from drtool.core.inputs import output_dir_problems, output_file_problems, run_id_problems
 from drtool.drill.file import LoadedDrill
 from drtool.drill.validate import check_drill_file
-from drtool.reports import junit
+from drtool.reports import cucumber, junit
 from drtool.core.results import RunResult, summarize
 from drtool.commands.publish import Delivery, publish_run, publishing_clients
 from drtool.drill.publish import PublishOptions, Publishing
 from drtool.reports.markdown import STEP_SUMMARY_ENV, append_step_summary
 from drtool.reports.report_set import write_report_set
 from drtool.runner import records
+from drtool.runner import pytest_reports
+from drtool.runner.locations import report_path
 
 RUN_KEY = pytest.StashKey[DrillRun]()
 LOADED_KEY = pytest.StashKey[LoadedDrill]()
@@ -60,6 +62,7 @@ STEP_START_KEY = pytest.StashKey[float]()
 PUBLISHING_KEY = pytest.StashKey[Publishing]()
 DELIVERIES_KEY = pytest.StashKey[list[Delivery]]()
 PUBLISH_OPTION_NAMES = ("--drill-cloudwatch-namespace", "--drill-pushgateway", "--drill-sns-topic")
+NOTES_KEY = pytest.StashKey[pytest_reports.ScenarioNotes]()
 _EACH_TARGET = re.compile(EACH_TARGET_STEP)
 _NAMED_TARGET = re.compile(NAMED_TARGET_STEP)
 
@@ -68,6 +71,11 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group = parser.getgroup("drtool", "disaster-recovery drills")
     group.addoption("--drill", metavar="FILE", help="run the features of this drill file against its environment")
     group.addoption("--drill-junit", metavar="PATH", help="write the drill's JUnit XML (rendered from its journal) here")
+    group.addoption("--drill-junit-strict", action="store_true",
+                    help="make --drill-junit valid against Jenkins' junit-10.xsd: no testcase properties, file or line")
+    group.addoption("--drill-junit-figures-in-names", action="store_true",
+                    help="end each --drill-junit testcase name with its figures, for reporters that show a passing test's name alone")
+    group.addoption("--drill-cucumber-json", metavar="PATH", help="write the drill's Cucumber JSON (rendered from its journal) here")
     group.addoption(
         "--drill-journal-dir",
         metavar="DIR",
@@ -100,9 +108,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if not path:
         return
     junit_path = config.getoption("drill_junit")
+    cucumber_path = config.getoption("drill_cucumber_json")
     journal_dir = Path(config.getoption("drill_journal_dir") or default_journal_dir())
     problems = [
         *output_file_problems(Path(junit_path) if junit_path else None, "--drill-junit"),
+        *output_file_problems(Path(cucumber_path) if cucumber_path else None, "--drill-cucumber-json"),
         *output_dir_problems(journal_dir, "--drill-journal-dir"),
         *run_id_problems(config.getoption("drill_run_id"), "--drill-run-id"),
         *output_dir_problems(_report_dir(config), "--drill-report-dir"),
@@ -164,6 +174,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     run = DrillRun.start(loaded, journal_dir, run_id=run_id)
     config.stash[RUN_KEY] = run
     records.journal_lock(config, run)
+    config.stash[NOTES_KEY] = pytest_reports.ScenarioNotes()
+    run.journal.listeners.append(config.stash[NOTES_KEY])
     if run.drill.budget is not None:
         config.stash[BUDGET_KEY] = BudgetWatch(run.drill.budget.total_seconds(), run.clock, run.journal).start()
 
@@ -192,9 +204,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     template = scenario_wrapper_template_registry.get(metafunc.function)
     if template is None:
         return
-    if any(_NAMED_TARGET.fullmatch(step.name) or _EACH_TARGET.fullmatch(step.name) for step in template.steps):
-        # Preflight in setup, so that "AWS cannot be used" is a test error rather than a failed step.
-        _use_fixture(metafunc, "aws_identity")
     kinds = {m.group("kind") for step in template.steps if (m := _EACH_TARGET.fullmatch(step.name))}
     if not kinds:
         return
@@ -277,6 +286,33 @@ def drill_target() -> str:
     raise pytest.UsageError("drill_target is chosen per scenario: run with --drill FILE")
 
 
+def _drills_a_target(item: pytest.Item) -> bool:
+    template = scenario_wrapper_template_registry.get(getattr(item, "function", None))
+    return template is not None and any(
+        _NAMED_TARGET.fullmatch(step.name) or _EACH_TARGET.fullmatch(step.name) for step in template.steps)
+
+
+@pytest.fixture(autouse=True)
+def _drill_preflight(request: pytest.FixtureRequest) -> None:
+    """Preflight in setup, so that "AWS cannot be used" is a test error (in pytest's report too), not a failed step.
+
+    Autouse, because pytest prunes a fixture named in pytest_generate_tests from a test it parametrizes.
+    """
+    if _run(request.config) is not None and _drills_a_target(request.node):
+        request.getfixturevalue("aws_identity")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drill_suite_properties(request: pytest.FixtureRequest) -> None:
+    """pytest's own JUnit file (--junitxml) names the drill and run in its suite's properties."""
+    run = _run(request.config)
+    if run is None:
+        return
+    record = request.getfixturevalue("record_testsuite_property")
+    for name, value in pytest_reports.suite_properties(run):
+        record(name, value)
+
+
 # --- journal hooks -------------------------------------------------------------
 
 
@@ -291,11 +327,16 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         return
     template = scenario_wrapper_template_registry.get(getattr(item, "function", None))
     callspec = getattr(item, "callspec", None)
+    where = dict(
+        file=report_path(template.feature.filename), line=template.line_number, tags=sorted(template.tags),
+        feature_line=template.feature.line_number, feature_tags=sorted(template.feature.tags),
+    ) if template else {}
     run.journal.emit(TestStarted(
         test=item.nodeid,
         feature=template.feature.name if template else "",
         scenario=template.name if template else item.name,
         target=(callspec.params.get("drill_target", "") if callspec else ""),
+        **where,
     ))
 
 
@@ -303,7 +344,7 @@ def pytest_bdd_before_step(request, feature, scenario, step, step_func) -> None:
     run = _run(request.config)
     if run is not None:
         request.node.stash[STEP_START_KEY] = run.clock.monotonic()
-        run.journal.emit(StepStarted(test=request.node.nodeid, keyword=step.keyword, step=step.name))
+        run.journal.emit(StepStarted(test=request.node.nodeid, keyword=step.keyword, step=step.name, line=step.line_number))
 
 
 def pytest_bdd_after_step(request, feature, scenario, step, step_func, step_func_args) -> None:
@@ -325,8 +366,11 @@ def _step_ended(request: pytest.FixtureRequest, step, event: type[StepPassed | S
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
-    report = yield
     run = _run(item.config)
+    notes = item.config.stash.get(NOTES_KEY, None)
+    if run is not None and notes is not None:
+        pytest_reports.add_figures(item, call.when, notes.unreported(item.nodeid))  # before pytest makes the report
+    report = yield
     if run is None or (report.passed and call.when != "call"):
         return report
     exc = call.excinfo.value if call.excinfo else None
@@ -340,6 +384,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     run.journal.emit(TestOutcome(
         test=item.nodeid, phase=call.when, status=verdict.outcome.value, kind=verdict.kind, message=verdict.sentence, traceback=trace,
     ))
+    if report.failed and notes is not None and not pytest_reports.keeps_traceback(item.config):
+        report.longrepr = pytest_reports.verdict_repr(item, verdict.sentence, notes.of(item.nodeid), str(run.journal.path))
     return report
 
 
@@ -379,10 +425,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run.journal.emit(ApiCalls(**run.api_stats.snapshot()))
     run.journal.emit(RunFinished(pytest_exit=int(exitstatus), interrupted=interrupted))
     result = summarize(read_journal(run.journal.path))
-    junit_path = session.config.getoption("drill_junit")
+    option = session.config.getoption
+    junit_path = option("drill_junit")
     try:
         if junit_path:
-            junit.write(result, Path(junit_path))
+            style = junit.JUnitOptions(strict=option("drill_junit_strict"), figures_in_names=option("drill_junit_figures_in_names"))
+            junit.write(result, Path(junit_path), style)
+        if option("drill_cucumber_json"):
+            cucumber.write(result, Path(option("drill_cucumber_json")))
         try:
             append_step_summary(result)
         except OSError as exc:  # GitHub's page is a courtesy: the reports above are written, the verdict stands
@@ -392,7 +442,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if report_dir is not None:
             # The set holds the journal as it is now; what follows (evidence, history) only adds to the run's journal.
             write_report_set(summarize(read_journal(run.journal.path)), run.journal.path, report_dir)
-        reports = [Path(junit_path)] if junit_path else []
+        reports = [Path(p) for p in (junit_path, option("drill_cucumber_json")) if p]
         records.bundle_evidence(session.config, run, reports + ([report_dir] if report_dir is not None else []))
         records.record_history(session.config, run)  # last, so the record holds any evidence error
     finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -18,10 +18,11 @@ from drtool.core.journal import (
 )
 from drtool.drill.file import LoadedDrill
 from drtool.drill.publish import PublishOptions
+from drtool.reports.junit import JUnitOptions
+from drtool.reports.live import LiveProgress
 from drtool.core.results import ExitCode, summarize
 from drtool.reports import document
 from drtool.reports.figures import Verbosity
-from drtool.reports.live import LiveProgress
 from drtool.reports.log import LogProgress
 from drtool.reports.progress import ProgressView
 from drtool.reports.terminal import print_summary
@@ -29,11 +30,30 @@ from drtool.runner.plugin import RUN_KEY
 from drtool.runner.records import REFUSED_KEY, print_records
 
 
-def pytest_args(
-    loaded: LoadedDrill, run_id: str, journal_dir: Path, junit_xml: Path | None, tags: str | None,
-    report_dir: Path | None = None,
-    outputs: RunOutputs | None = None,
-) -> list[str]:
+@dataclass(frozen=True)
+class ReportFiles:
+    """The files a run writes besides its journal; the plugin renders each from the journal as the run ends."""
+
+    junit_xml: Path | None = None
+    junit: JUnitOptions = field(default_factory=JUnitOptions)
+    cucumber_json: Path | None = None
+    report_dir: Path | None = None  # the report set: report.html, summary.json, summary.md, the journal
+
+    def pytest_args(self) -> list[str]:
+        args = []
+        if self.junit_xml is not None:
+            args += ["--drill-junit", str(self.junit_xml)]
+            args += ["--drill-junit-strict"] if self.junit.strict else []
+            args += ["--drill-junit-figures-in-names"] if self.junit.figures_in_names else []
+        if self.cucumber_json is not None:
+            args += ["--drill-cucumber-json", str(self.cucumber_json)]
+        if self.report_dir is not None:
+            args += ["--drill-report-dir", str(self.report_dir)]
+        return args
+
+
+def pytest_args(loaded: LoadedDrill, run_id: str, journal_dir: Path, reports: ReportFiles, tags: str | None,
+                outputs: RunOutputs | None = None) -> list[str]:
     args = [
         str(loaded.path),
         "--drill", str(loaded.path),
@@ -46,10 +66,7 @@ def pytest_args(
         "-p", "no:terminal",
         "--capture=sys",
     ]
-    if junit_xml is not None:
-        args += ["--drill-junit", str(junit_xml)]
-    if report_dir is not None:
-        args += ["--drill-report-dir", str(report_dir)]
+    args += reports.pytest_args()
     if tags:
         args += ["-m", tags]
     return args + (outputs.pytest_args() if outputs else [])
@@ -101,13 +118,12 @@ def progress_view(console: Console, verbosity: Verbosity) -> ProgressView | None
 def run_drill(
     loaded: LoadedDrill,
     *,
-    junit_xml: Path | None = None,
+    reports: ReportFiles | None = None,
     journal_dir: Path | None = None,
     tags: str | None = None,
     console: Console | None = None,
     publish: PublishOptions | None = None,
     verbosity: Verbosity = Verbosity.NORMAL,
-    report_dir: Path | None = None,
     json_to: IO[str] | None = None,
     outputs: RunOutputs | None = None,
 ) -> ExitCode:
@@ -117,7 +133,7 @@ def run_drill(
     run_id = new_run_id()
     view = progress_view(console, verbosity)
     seen = _Config()
-    args = pytest_args(loaded, run_id, journal_dir, junit_xml, tags, report_dir, outputs) + publish_args(publish)
+    args = pytest_args(loaded, run_id, journal_dir, reports or ReportFiles(), tags, outputs) + publish_args(publish)
     pytest_exit = pytest.main(args, plugins=[seen] + ([view] if view is not None else []))
     journal = next((p for p in iter_journals(journal_dir) if p.stem.endswith(f"-{run_id}")), None)
     refused = seen.config.stash.get(REFUSED_KEY, None) if seen.config is not None else None
@@ -138,8 +154,8 @@ def run_drill(
     else:
         print_summary(console, result, str(journal), verbosity)
         print_records(console, records)
-        if report_dir is not None:
-            console.print(f"Reports: {report_dir}", highlight=False, soft_wrap=True)
+        if reports is not None and reports.report_dir is not None:
+            console.print(f"Reports: {reports.report_dir}", highlight=False, soft_wrap=True)
     if pytest_exit == pytest.ExitCode.INTERNAL_ERROR:
         console.print("drtool: pytest reported an internal error; see the journal")
         return ExitCode.COULD_NOT_RUN

@@ -299,9 +299,12 @@ command("unknown-fault", "options", ("run", "--sandbox", "{drill}", "--fault", "
 command("junit-a-directory", "options", ("run", "{drill}", "--junit-xml", "{tmp}"), "option --junit-xml: {tmp} is a directory; name a file")
 command("junit-under-a-file", "options", ("run", "{drill}", "--junit-xml", "{drill}/out.xml"), "option --junit-xml: {drill}/out.xml: {drill} is a file, so nothing can be made under it")
 command("junit-empty", "options", ("run", "{drill}", "--junit-xml", ""), "option --junit-xml: '.' names no file")
+command("cucumber-a-directory", "options", ("run", "{drill}", "--cucumber-json", "{tmp}"), "option --cucumber-json: {tmp} is a directory; name a file")
 command("journal-dir-a-file", "options", ("run", "{drill}", "--journal-dir", "{drill}"), "option --journal-dir: {drill} is a file, not a directory")
 command("journal-dir-under-a-file", "options", ("run", "{drill}", "--journal-dir", "{drill}/runs"), "option --journal-dir: {drill}/runs: {drill} is a file, so nothing can be made under it")
 command("report-junit-a-directory", "options", ("report", "{journal}", "--junit-xml", "{tmp}"), "option --junit-xml: {tmp} is a directory; name a file",
+        {"run.jsonl": (REPO / "tests" / "inputs" / "sample_journal.jsonl").read_text()})
+command("report-cucumber-a-directory", "options", ("report", "{journal}", "--cucumber-json", "{tmp}"), "option --cucumber-json: {tmp} is a directory; name a file",
         {"run.jsonl": (REPO / "tests" / "inputs" / "sample_journal.jsonl").read_text()})
 command("no-drill-no-sandbox", "options", ("run",), "drtool run: give a drill file, or --sandbox to run the bundled sandbox drill")
 command("options-and-drill-together", "options", ("run", "{drill}", "--time-scale", "10"), "{drill}:17: targets.orders-db.objectives.rto: must be longer than zero",
