@@ -24,12 +24,12 @@ from drtool.core.events import EvidenceWritten, HistoryRecorded, RunError, RunLo
 from drtool.core.inputs import output_dir_problems
 from drtool.core.journal import read_journal
 from drtool.core.model import Problem
-from drtool.core.results import ExitCode, summarize
+from drtool.core.results import ExitCode, RunResult, summarize
 from drtool.core.run import DrillRun
 from drtool.drill.file import LoadedDrill
 from drtool.reports.evidence import MANIFEST, build_bundle, evidence_client, file_sha256, upload_bundle
 from drtool.reports.history.lock import LockHolder, RunLock, RunLockHeld
-from drtool.reports.history.record import history_record
+from drtool.reports.history.record import history_record, past_result
 from drtool.reports.history.store import HistoryStore, history_location_problems, open_history
 
 STORE_KEY = pytest.StashKey[HistoryStore]()
@@ -98,6 +98,19 @@ def _tell(config: pytest.Config, line: str) -> None:
     terminal = config.pluginmanager.get_plugin("terminalreporter")
     if terminal is not None:
         terminal.write_line(line)
+
+
+def past_results(config: pytest.Config) -> list[RunResult] | None:
+    """The drill's earlier runs in its history store, for the report's trends; None (and a note) if it cannot be read."""
+    store = config.stash.get(STORE_KEY, None)
+    if store is None:
+        return None
+    try:
+        return [past_result(record) for record in store.read().records]
+    except RECORD_ERRORS as exc:
+        _tell(config, f"drtool: warning: the history {store.location} could not be read for the report's trends: "
+                      f"{describe_error(exc)}")
+        return None
 
 
 def record_history(config: pytest.Config, run: DrillRun) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -11,7 +12,7 @@ from drtool.cli import app
 from drtool.reports.history.store import LocalHistory
 from drtool.reports.history.trends import sparkline, trends
 
-from tests.history.synthetic import DRILL, monthly_records
+from tests.history.synthetic import DRILL, FIRST_RUN, Figure, monthly_records, synthetic_run
 
 # Twelve minutes, give or take, for six months; then twenty: still well inside a 30-minute RTO.
 STEADY_THEN_SLOWER = [12, 12.5, 11.5, 12, 13, 12, 20]
@@ -111,3 +112,19 @@ def test_drtool_history_lists_recorded_drills_and_refuses_bad_input(tmp_path, mo
     assert bad.exit_code == 2
     assert "option --margin: 'lots' is not a margin" in bad.output
     assert "option --window: 0 is not a number of runs" in bad.output and "option --format: 'xml'" in bad.output
+
+
+def test_the_report_charts_the_recorded_history_of_each_target_figure(tmp_path):
+    from drtool.reports import html
+    from drtool.reports.history.record import past_result
+
+    records = monthly_records(tmp_path, [12, 14, 19])
+    past = [past_result(record) for record in records[:-1]]
+    assert [run.run_id for run in past] == ["00000000", "00000001"]
+    assert past[1].tests and past[1].tests[next(iter(past[1].tests))].measurements
+    _, latest = synthetic_run(tmp_path, "00000002", FIRST_RUN + timedelta(days=60),
+                              [Figure("orders-db", "RTO", 19 * 60, 30 * 60)])
+    page = html.render(latest, past)
+    assert "3 runs, oldest first" in page
+    assert "<figcaption>orders-db: RTO</figcaption>" in page
+    assert "run 00000001" in page and "14m" in page

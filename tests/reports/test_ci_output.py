@@ -169,13 +169,14 @@ def test_github_step_summary_gets_a_markdown_table_per_kind_and_the_failure(dril
 
 
 def test_report_dir_holds_the_set_and_report_renders_it_again_from_the_journal(drilled: Drilled, tmp_path) -> None:
-    assert sorted(p.name for p in drilled.reports.iterdir()) == ["journal.jsonl", "report.html", "summary.json", "summary.md"]
+    assert sorted(p.name for p in drilled.reports.iterdir()) == [
+        "cucumber.json", "journal.jsonl", "junit.xml", "report.html", "summary.json", "summary.md"]
     # The set's journal is the run's as the reports were written; the run's own journal then only adds the history record.
     copied = (drilled.reports / "journal.jsonl").read_bytes()
     assert copied and drilled.journal.read_bytes().startswith(copied)
     again = tmp_path / "again"
     report(drilled, "--report-dir", str(again), journal=drilled.reports / "journal.jsonl")
-    for name in ("summary.json", "summary.md", "journal.jsonl"):
+    for name in ("summary.json", "summary.md", "journal.jsonl", "cucumber.json"):
         assert (again / name).read_bytes() == (drilled.reports / name).read_bytes(), name
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from drtool.core.results import RunResult
+from drtool.core.results import RunResult, TestResult
 
 HISTORY_SCHEMA = 1
 
@@ -70,3 +70,20 @@ def record_problem(record: Any) -> str | None:
     except ValueError:
         return f"'recorded_at' {record['recorded_at'][:40]!r} is not an ISO 8601 time"
     return None
+
+
+def past_result(record: dict[str, Any]) -> RunResult:
+    """A recorded run as the results the reports chart: its moment, targets, and each scenario's outcome and figures."""
+    started = datetime.fromisoformat(record["started_at"]) if record.get("started_at") else None
+    result = RunResult(run_id=record["run_id"], drill=record.get("drill", ""), started_at=started,
+                       time_scale=record.get("time_scale", 1.0))
+    for name, target in (record.get("targets") or {}).items():
+        result.target_kinds[name] = target.get("kind", "")
+        for index, scenario in enumerate(target.get("scenarios", [])):
+            test_id = f"{record['run_id']}::{name}::{index}"
+            result.tests[test_id] = TestResult(
+                test_id, feature=scenario.get("feature", ""), scenario=scenario.get("scenario", ""), target=name,
+                status=scenario.get("status", ""), kind=scenario.get("kind", ""), message=scenario.get("message", ""),
+                measurements=[dict(figure, target=name) for figure in scenario.get("figures", [])],
+            )
+    return result
