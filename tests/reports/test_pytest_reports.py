@@ -29,7 +29,7 @@ def run(lab_server, tmp_path_factory) -> Run:
     drill = databases_drill(folder, rto={ORDERS_DB: SANDBOX_RTO})
     done = pytest_run(lab_server, folder, drill, "-n", "2", "--junitxml", str(folder / "native.xml"),
                       "-o", "junit_logging=system-out", "--drill-cucumber-json", str(folder / "cucumber.json"),
-                      faults=("slow-restore",))
+                      "--drill-report-dir", str(folder / "reports"), faults=("slow-restore",))
     assert done.exit_code == 1, done.output
     return done
 
@@ -99,3 +99,25 @@ def test_pytest_junitxml_setup_error_is_its_reason_not_frames(lab_server, tmp_pa
     for element in feature["elements"]:
         outcomes = [hook["result"]["status"] for hook in element.get("before", [])] + [s["result"]["status"] for s in element["steps"]]
         assert "failed" in outcomes, element
+
+
+def test_under_pytest_with_n_the_report_set_and_history_are_those_drtool_run_and_report_give(run, tmp_path):
+    from typer.testing import CliRunner
+
+    from drtool.cli import app
+    from drtool.reports.history.store import LocalHistory
+
+    reports = run.folder / "reports"
+    again = tmp_path / "again"
+    done = CliRunner().invoke(app, ["report", str(reports / "journal.jsonl"), "-q", "--report-dir", str(again)])
+    assert done.exit_code == 1, done.output
+    for name in ("report.html", "summary.json", "summary.md", "junit.xml", "cucumber.json", "journal.jsonl"):
+        same = (again / name).read_bytes() == (reports / name).read_bytes()
+        if name == "junit.xml":  # written at two moments: only its timestamp may differ
+            same = re.sub(rb'timestamp="[^"]*"', b"", (again / name).read_bytes()) == \
+                re.sub(rb'timestamp="[^"]*"', b"", (reports / name).read_bytes())
+        assert same, name
+    [record] = LocalHistory(run.folder / "history", "sandbox").read().records
+    assert record["run_id"] == run.result.run_id and record["exit_code"] == 1
+    figures = {t: {f["name"] for s in target["scenarios"] for f in s["figures"]} for t, target in record["targets"].items()}
+    assert figures[ORDERS_DB] == figures[BILLING_DB] == {"RTO", "RPO"}
