@@ -22,6 +22,7 @@ from pytest_bdd.parser import FeatureParser
 
 from drtool.commands.plan import build_plan
 from drtool.core.registry import Family
+from drtool.core.model import DrillFileError
 from drtool.drill.validate import check_drill_file
 from drtool.sandbox.lab import Lab
 from drtool.sandbox.throttle import ThrottlingError
@@ -101,16 +102,22 @@ def family_steps(family: Family) -> list[Step]:
 
 
 def _broken_steps(family: Family) -> list[int]:
-    """Every step of a family that creates resources: each may leave one behind. A family that creates nothing has
-    nothing to orphan, so one step a scenario (its first When) proves its journal, JUnit and exit code."""
+    """Every step of a scenario that creates something: each may leave it behind. A scenario that creates nothing
+    has nothing to orphan, so one step of it (its first When) proves its journal, JUnit and exit code."""
     steps = family_steps(family)
-    if family.creates:
-        return list(range(len(steps)))
-    first_when: dict[str, int] = {}
+    drill, target = sandbox_target(family)
+    try:
+        creating = {scenario.scenario for scenario in build_plan(check_drill_file(drill)).scenarios
+                    if scenario.target == target and any(call.mutating for call in scenario.calls())}
+    except DrillFileError:  # a family this process has not registered (the toy one): break every step
+        creating = {step.scenario for step in steps}
+    chosen, first_when = [], {}
     for index, step in enumerate(steps):
-        if step.text.startswith("When "):
+        if step.scenario in creating:
+            chosen.append(index)
+        elif step.text.startswith("When "):
             first_when.setdefault(step.scenario, index)
-    return sorted(first_when.values())
+    return sorted(chosen + list(first_when.values()))
 
 
 def cells(kinds: tuple[str, ...], *, alternate: bool = False) -> list[tuple[str, str, int]]:
