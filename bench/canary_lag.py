@@ -52,7 +52,7 @@ def main() -> None:
         path = Path(work) / "drill.yaml"
         path.write_text(yaml.safe_dump(drill, sort_keys=False))
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, **lab.environment(),
-               "DRTOOL_JOURNAL_DIR": str(Path(work) / "journal")}
+               "DRTOOL_JOURNAL_DIR": str(Path(work) / "journal"), "DRTOOL_HISTORY_DIR": str(Path(work) / "history")}
         done = subprocess.run([sys.executable, "-m", "drtool.cli", "run", str(path)], env=env, capture_output=True, text=True, check=False)
         journal = next((Path(work) / "journal").glob("*.jsonl"))
         records = [json.loads(line) for line in journal.read_text().splitlines()]
