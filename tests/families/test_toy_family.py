@@ -87,7 +87,7 @@ def test_its_drill_runs_in_the_lab_and_the_reports_show_its_figure(lab, tmp_path
     assert outcome.exit_code == 0, outcome.output
     measured = outcome.measurements()[("settings", "write-read")]
     assert measured["met"] and 0 < measured["measured_s"] <= measured["objective_s"] == 300
-    assert re.search(r"write-read .*\n(.*\n)*.*\d+s / 5m", outcome.output), "the summary's columns are the family's figures"
+    assert re.search(r"write-read .*\n(.*\n)*.*\d[\dhms]* / 5m", outcome.output), "the summary's columns are the family's figures"
     [case] = [case for suite in outcome.junit for case in suite]
     properties = {p.get("name"): p.get("value") for p in case._elem.iter("property")}
     assert float(properties["write-read.measured_s"]) == measured["measured_s"]
