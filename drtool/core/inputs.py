@@ -327,18 +327,25 @@ def _writable_ancestor(path: Path) -> tuple[Path | None, str | None]:
     return None, "no existing directory above it"
 
 
+def _existing(path: Path, option: str) -> tuple[os.stat_result | None, list[Problem]]:
+    """What is at `path` now: None if nothing is, or the problem if it cannot be looked at."""
+    try:
+        return os.stat(path), []
+    except (FileNotFoundError, NotADirectoryError):
+        return None, []
+    except OSError as exc:
+        return None, [option_problem(option, f"{path}: {exc.strerror or exc}")]
+
+
 def output_file_problems(path: Path | None, option: str) -> list[Problem]:
     """A file drtool will write after the run: it must be writable now, not found unwritable at the end."""
     if path is None:
         return []
     if str(path) == "" or path.name in ("", ".", ".."):
         return [option_problem(option, f"{str(path)!r} names no file")]
-    try:
-        info = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        info = None
-    except OSError as exc:
-        return [option_problem(option, f"{path}: {exc.strerror or exc}")]
+    info, problems = _existing(path, option)
+    if problems:
+        return problems
     if info is not None:
         if stat.S_ISDIR(info.st_mode):
             return [option_problem(option, f"{path} is a directory; name a file")]
@@ -357,12 +364,9 @@ def output_dir_problems(path: Path | None, option: str) -> list[Problem]:
         return []
     if str(path) == "":
         return [option_problem(option, "an empty path names no directory")]
-    try:
-        info = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        info = None
-    except OSError as exc:
-        return [option_problem(option, f"{path}: {exc.strerror or exc}")]
+    info, problems = _existing(path, option)
+    if problems:
+        return problems
     if info is not None:
         if not stat.S_ISDIR(info.st_mode):
             return [option_problem(option, f"{path} is a file, not a directory")]
