@@ -222,9 +222,8 @@ def test_the_terraform_is_formatted_as_terraform_fmt_writes_it():
 
 
 def _dockerfile() -> DockerfileParser:
-    parser = DockerfileParser(cache_content=True)
-    parser.content = DOCKERFILE.read_text()
-    return parser
+    # Read from its own path: given only content, the parser writes it to ./Dockerfile.
+    return DockerfileParser(str(DOCKERFILE), cache_content=True)
 
 
 def _final_stage(parser: DockerfileParser) -> list[dict[str, Any]]:
