@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,8 +13,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 import boto3
+import pytest
 import yaml
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from junitparser import JUnitXml
 
 from drtool.commands.cleanup import CLEANUP_KINDS
@@ -23,7 +26,7 @@ from drtool.core.tagging import NAME_PREFIX, tags_to_dict
 from drtool.drill.validate import check_drill_file
 from drtool.sandbox.lab import Lab
 from drtool.sandbox.requests import ProductionNames, touches
-from drtool.sandbox.seed import DR_REGION, PRIMARY_REGION
+from drtool.sandbox.seed import ACCOUNT_ID, DR_REGION, PRIMARY_REGION
 
 T = TypeVar("T")
 
@@ -222,3 +225,15 @@ def as_role(lab: Lab, role_arn: str, session_name: str = "drtool-test"):
                                     aws_secret_access_key=credentials["SecretAccessKey"],
                                     aws_session_token=credentials["SessionToken"])
     return lambda service, region=DR_REGION: session.client(service, region_name=region, endpoint_url=lab.endpoint)
+
+
+# A role trust policy that lets any principal of the lab's account whose IAM allows it assume the role.
+TRUST_THE_ACCOUNT = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}, "Action": "sts:AssumeRole"}]})
+
+
+def refusal(call: Callable[..., Any], **kwargs: Any) -> tuple[str, str]:
+    """The error code and message AWS refuses `call(**kwargs)` with; fails the test if it succeeds."""
+    with pytest.raises(ClientError) as refused:
+        call(**kwargs)
+    return refused.value.response["Error"]["Code"], refused.value.response["Error"]["Message"]

@@ -26,11 +26,16 @@ from drtool.core.model import DrillFileError, Problem
 JOURNAL_DIR_ENV = "DRTOOL_JOURNAL_DIR"
 
 
-def default_journal_dir() -> Path:
-    if os.environ.get(JOURNAL_DIR_ENV):
-        return Path(os.environ[JOURNAL_DIR_ENV])
+def state_directory(env: str, name: str) -> Path:
+    """`$env` if set, else drtool's `name` directory under the user's state home (XDG)."""
+    if os.environ.get(env):
+        return Path(os.environ[env])
     state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "drtool" / "runs"
+    return Path(state) / "drtool" / name
+
+
+def default_journal_dir() -> Path:
+    return state_directory(JOURNAL_DIR_ENV, "runs")
 
 
 def new_run_id() -> str:

@@ -12,7 +12,6 @@ from datetime import timedelta
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
 from drtool.sandbox.seed import (
     ACCOUNT_ID,
@@ -26,10 +25,8 @@ from drtool.sandbox.seed import (
     key_alias,
 )
 from tests.conftest import TIME_SCALE
-from tests.helpers import as_role, client
+from tests.helpers import TRUST_THE_ACCOUNT, as_role, client, refusal
 
-TRUST_ANYONE_IN_THE_ACCOUNT = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}, "Action": "sts:AssumeRole"}]})
 USE = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*"]
 
 
@@ -40,15 +37,10 @@ def world(lab_server):
     return lab_server
 
 
-def refusal(call, **kwargs) -> tuple[str, str]:
-    with pytest.raises(ClientError) as refused:
-        call(**kwargs)
-    return refused.value.response["Error"]["Code"], refused.value.response["Error"]["Message"]
-
 
 def make_role(lab, name: str, *identity_statements: dict) -> str:
     iam = client(lab, "iam", PRIMARY_REGION)
-    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST_ANYONE_IN_THE_ACCOUNT)["Role"]["Arn"]
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST_THE_ACCOUNT)["Role"]["Arn"]
     if identity_statements:
         iam.put_role_policy(RoleName=name, PolicyName="inline", PolicyDocument=json.dumps(
             {"Version": "2012-10-17", "Statement": list(identity_statements)}))

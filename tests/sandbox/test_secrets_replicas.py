@@ -6,10 +6,8 @@ import json
 from datetime import timedelta
 
 import pytest
-from botocore.exceptions import ClientError
 
 from drtool.sandbox.seed import (
-    ACCOUNT_ID,
     APP_ROLE_ARN,
     DENIED_ROLE_ARN,
     DR_OPERATOR_ROLE_ARN,
@@ -21,10 +19,8 @@ from drtool.sandbox.seed import (
     SECRET_ROTATION_LAMBDA_ARN,
 )
 from tests.conftest import TIME_SCALE
-from tests.helpers import as_role, client
+from tests.helpers import TRUST_THE_ACCOUNT, as_role, client, refusal
 
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}, "Action": "sts:AssumeRole"}]})
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +29,6 @@ def world(lab_server):
     lab_server.reset(time_scale=TIME_SCALE, enforce_iam=False)
     return lab_server
 
-
-def refusal(call, **kwargs) -> tuple[str, str]:
-    with pytest.raises(ClientError) as refused:
-        call(**kwargs)
-    return refused.value.response["Error"]["Code"], refused.value.response["Error"]["Message"]
 
 
 def test_a_replica_made_through_the_api_keeps_the_key_the_client_named(world):
@@ -71,8 +62,8 @@ def test_a_replica_made_through_the_api_keeps_the_key_the_client_named(world):
 
 def test_reading_a_replica_is_judged_by_the_dr_regions_key_policy(world):
     iam = client(world, "iam", PRIMARY_REGION)
-    reader = iam.create_role(RoleName="replica-reader", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
-    other = iam.create_role(RoleName="replica-other", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    reader = iam.create_role(RoleName="replica-reader", AssumeRolePolicyDocument=TRUST_THE_ACCOUNT)["Role"]["Arn"]
+    other = iam.create_role(RoleName="replica-other", AssumeRolePolicyDocument=TRUST_THE_ACCOUNT)["Role"]["Arn"]
     reads = {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}
     primary_key = client(world, "kms", PRIMARY_REGION).create_key(Policy=json.dumps(
         {"Version": "2012-10-17", "Statement": [{**reads, "Principal": {"AWS": [reader, other]}}]}))["KeyMetadata"]

@@ -27,6 +27,7 @@ from drtool.core.model import AwsAccess, Problem
 from drtool.core.operations import calls
 from drtool.core.session import SessionFactory
 from drtool.drill.outputs import parse_s3_url
+from drtool.core.journal import state_directory
 from drtool.reports.history.lock import LOCK_NAME, LocalRunLock, RunLock, S3RunLock
 from drtool.reports.history.record import record_problem
 from drtool.services.s3 import actions, probes
@@ -36,10 +37,7 @@ RUNS = "runs/"
 
 
 def default_history_root() -> Path:
-    if os.environ.get(HISTORY_DIR_ENV):
-        return Path(os.environ[HISTORY_DIR_ENV])
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "drtool" / "history"
+    return state_directory(HISTORY_DIR_ENV, "history")
 
 
 def record_name(record: dict[str, Any]) -> str:
