@@ -520,7 +520,7 @@ def cleanup(
     from drtool.core.guard import Guard
     from drtool.core.journal import new_run_id
 
-    clients.add_client_hook(Guard(run_id=new_run_id(), dr_region=regions[-1], regions=regions, lookup=clients.client).attach)
+    clients.add_client_hook(Guard(run_id=new_run_id(), dr_region=regions[-1], regions=regions, lookup=clients.client, any_run=True).attach)
     clock = clock_from_environment()
     console = _console()
     # A drill file's targets name where else to look: S3 canaries live in the targets' own buckets.

@@ -1,8 +1,8 @@
 """Find and remove what drill runs left behind, including runs killed with SIGKILL.
 
 AWS is the source of truth: a resource is deleted only if it is found in AWS
-with the drill name prefix *and* the `created-by=drtool` tag (KMS grants, which
-cannot carry tags, need a drill-shaped name with a run id). Drill-named
+with the drill name prefix *and* the `created-by=drtool` tag with the run id its
+name names (the guard reads the tags back before each delete). Drill-named
 resources without the tag are reported and never touched. Run journals are
 read only to mention what they say was created and never deleted.
 
@@ -33,20 +33,6 @@ from drtool.core.leftovers import Leftover, RemovalPhase, age
 from drtool.core.operations import operation
 from drtool.core.registry import ResourceKind, families
 from drtool.core.session import ClientFactory
-from drtool.core.tagging import (
-    GRANT_NAME_PREFIX,
-    NAME_PREFIX,
-    run_id_from_name,
-)
-from drtool.core.teardown import settle_then_delete
-from drtool.families.rds_instance.recovery import (
-    DELETABLE_WAIT_STATES,
-    SNAPSHOT_BUSY_STATES,
-)
-from drtool.services.rds import actions, probes
-from drtool.services.rds.leftovers import CLUSTER_SNAPSHOTS, CLUSTERS, rds_leftovers
-
-KMS_GRANT = "kms-grant"
 
 # Deletions within a phase run side by side; each polls once per REMOVAL_POLL_INTERVAL, far under RDS's 12 req/s.
 PARALLEL_REMOVALS = 8
@@ -108,70 +94,6 @@ def _selected(leftover: Leftover, older_than: timedelta | None, run_id: str | No
     return older_than is None or (leftover.age is not None and leftover.age >= older_than)
 
 
-def _grant_leftovers(kms: Any, region: str, now: datetime) -> list[Leftover]:
-    found = []
-    for key in _customer_keys(kms):
-        for grant in _list_grants(kms, key["KeyId"]):
-            name = grant.get("Name") or ""
-            if not name.startswith(GRANT_NAME_PREFIX):
-                continue
-            created_at = grant.get("CreationDate")
-            found.append(
-                Leftover(
-                    kind=KMS_GRANT,
-                    identifier=name,
-                    region=region,
-                    arn=key["Arn"],
-                    run_id=run_id_from_name(name),
-                    created_at=created_at,
-                    age=age(created_at, now),
-                    status="active",
-                    tagged=_grant_name_has_run_id(name),
-                    parent=key["KeyId"],
-                    handle=grant["GrantId"],
-                    display=f"{name} on key {key['KeyId']}",
-                )
-            )
-    return found
-
-
-def _grant_name_has_run_id(name: str) -> bool:
-    # Grants cannot carry tags, so the name stands in for them: `drtool-<run id>-<what>`, as resource_name makes.
-    run_id = run_id_from_name(name)
-    return run_id is not None and bool(name[len(NAME_PREFIX) + len(run_id) + 1 :])
-
-
-# --- KMS operations cleanup needs (no KMS actions module exists yet) ---------------------------------
-
-
-@operation("kms", "ListKeys", iam=("kms:ListKeys", "kms:DescribeKey"))
-def _customer_keys(kms: Any) -> list[dict[str, Any]]:
-    """Customer-managed keys in the client's region that can still hold grants."""
-    keys = []
-    for page in kms.get_paginator("list_keys").paginate():
-        for entry in page["Keys"]:
-            metadata = kms.describe_key(KeyId=entry["KeyId"])["KeyMetadata"]
-            if metadata.get("KeyManager") == "CUSTOMER" and metadata.get("KeyState") in ("Enabled", "Disabled"):
-                keys.append(metadata)
-    return keys
-
-
-@operation("kms", "ListGrants", iam=("kms:ListGrants",))
-def _list_grants(kms: Any, key_id: str) -> list[dict[str, Any]]:
-    """Every grant on one key."""
-    return [grant for page in kms.get_paginator("list_grants").paginate(KeyId=key_id) for grant in page["Grants"]]
-
-
-@operation("kms", "RevokeGrant", iam=("kms:RevokeGrant",), mutating=True)
-def _revoke_grant(kms: Any, key_id: str, grant_id: str) -> bool:
-    """Revoke a drill grant; False if it was already gone."""
-    try:
-        kms.revoke_grant(KeyId=key_id, GrantId=grant_id)
-    except kms.exceptions.NotFoundException:
-        return False
-    return True
-
-
 # --- removing --------------------------------------------------------------------------------------
 
 
@@ -205,39 +127,8 @@ def _remove_one(clients: ClientFactory, kind: ResourceKind, leftover: Leftover, 
     return Removal(leftover, REMOVED if existed else ALREADY_GONE)
 
 
-def _remove_cluster(rds: Any, identifier: str, clock: Clock) -> bool:
-    return settle_then_delete(
-        lambda: probes.describe_cluster(rds, identifier),
-        lambda cluster: cluster.get("Status", ""),
-        lambda: actions.delete_cluster(rds, identifier),
-        clock=clock,
-        what=f"cluster {identifier}",
-        busy_states=DELETABLE_WAIT_STATES,
-        wait_until_gone=True,
-    )
-
-
-def _remove_cluster_snapshot(rds: Any, identifier: str, clock: Clock) -> bool:
-    return settle_then_delete(
-        lambda: probes.describe_cluster_snapshot(rds, identifier),
-        lambda snapshot: snapshot.get("Status", ""),
-        lambda: actions.delete_cluster_snapshot(rds, identifier),
-        clock=clock,
-        what=f"cluster snapshot {identifier}",
-        busy_states=SNAPSHOT_BUSY_STATES,
-        wait_until_gone=False,
-    )
-
-
-# Kinds no drill family creates yet: Aurora clusters and KMS grants; they move to their families.
-CLEANUP_KINDS = (
-    ResourceKind("rds-cluster", "rds", phase=RemovalPhase.CLUSTERS, find=partial(rds_leftovers, CLUSTERS),
-                 remove=lambda rds, leftover, clock: _remove_cluster(rds, leftover.identifier, clock)),
-    ResourceKind("rds-cluster-snapshot", "rds", phase=RemovalPhase.SNAPSHOTS, find=partial(rds_leftovers, CLUSTER_SNAPSHOTS),
-                 remove=lambda rds, leftover, clock: _remove_cluster_snapshot(rds, leftover.identifier, clock)),
-    ResourceKind(KMS_GRANT, "kms", phase=RemovalPhase.GRANTS, find=lambda kms, region, now: _grant_leftovers(kms, region, now),
-                 remove=lambda kms, leftover, clock: _revoke_grant(kms, leftover.parent, leftover.handle)),
-)
+# No kinds of cleanup's own: each family brings the kinds it creates, with tag-based ownership.
+CLEANUP_KINDS: tuple[ResourceKind, ...] = ()
 
 
 def resource_kinds() -> tuple[ResourceKind, ...]:

@@ -302,6 +302,7 @@ class ResourceDeleted(ResourceEvent):
     existed: bool = True
     duration_s: float | None = None
     resource_run_id: str = ""  # cleanup: the run that created it
+    unconfirmed: bool = False  # teardown left it: its create was never confirmed and its tags do not prove it this run's
 
 
 @event("resource-delete-failed")

@@ -14,6 +14,7 @@ from drtool.core.journal import Journal, new_run_id, runtime_versions
 from drtool.core.registry import families
 from drtool.core.session import SessionFactory
 from drtool.core.stats import ApiCallStats
+from drtool.core.ownership import Ownership
 from drtool.core.teardown import Teardown
 
 if TYPE_CHECKING:  # the drill file model composes every family's targets, so it sits above the core
@@ -49,6 +50,8 @@ class DrillRun:
     aws: SessionFactory
     run_id: str
     api_stats: ApiCallStats = field(default_factory=ApiCallStats)
+    # What this run's create calls confirmed they made: the guard's proof for teardown's deletes.
+    ownership: Ownership = field(default_factory=Ownership)
 
     @classmethod
     def start(
@@ -71,6 +74,7 @@ class DrillRun:
             run_id=run_id,
             dr_region=loaded.drill.dr_region,
             lookup=run.aws.client,
+            ownership=run.ownership,
             on_refusal=lambda call, message: journal.emit(GuardRefusal(service=call.service, operation=call.operation, region=call.region, reason=message)),
         )
         run.aws.add_client_hook(guard.attach)

@@ -2,7 +2,11 @@
 
 A resource is announced *before* the call that creates it leaves the process,
 so that whatever happens next (an exception, Ctrl-C, SIGTERM, SIGKILL) the
-journal already names it. Teardown deletes in reverse order of creation and
+journal already names it. An announced resource becomes *owned* only when the
+create call returns (`created`): a refused or failed create, or "already exists",
+may name someone else's resource, so teardown deletes an unconfirmed one only if
+its tags, read back from AWS (`verify`), prove it is this run's (a create whose
+response was lost). Teardown deletes in reverse order of creation and
 reports every failure; it never hides one.
 """
 
@@ -23,6 +27,7 @@ from drtool.core.events import (
 )
 from drtool.core.interrupts import process_interrupts
 from drtool.core.journal import Journal
+from drtool.core.ownership import Ownership
 
 # World seconds: a resource still being created may take this long to become deletable, and as long to go.
 REMOVAL_DEADLINE = 3600.0
@@ -43,6 +48,10 @@ class TrackedResource:
     remove: Callable[[], bool]  # deletes and waits until gone; False if there was nothing to delete
     arn: str | None = None
     details: dict[str, object] = field(default_factory=dict)
+    service: str = ""  # the AWS service, for the run's ownership ledger (the guard's proof for deletes)
+    # For an unconfirmed resource: True only if its tags in AWS prove it is this run's.
+    verify: Callable[[], bool] | None = None
+    confirmed: bool = False
 
     def record(self) -> dict[str, object]:
         return {"kind": self.kind, "identifier": self.identifier, "region": self.region, "target": self.target, "arn": self.arn}
@@ -51,10 +60,11 @@ class TrackedResource:
 class Teardown:
     """A stack of resources one scenario created, torn down last-in, first-out."""
 
-    def __init__(self, journal: Journal, clock: Clock, scope: str):
+    def __init__(self, journal: Journal, clock: Clock, scope: str, ownership: Ownership | None = None):
         self.journal = journal
         self.clock = clock
         self.scope = scope
+        self.ownership = ownership
         self._stack: list[TrackedResource] = []
         self.results: list[dict[str, object]] = []
 
@@ -66,6 +76,9 @@ class Teardown:
     def created(self, resource: TrackedResource, arn: str | None = None, **details: object) -> None:
         resource.arn = arn or resource.arn
         resource.details.update(details)
+        resource.confirmed = True
+        if self.ownership is not None:
+            self.ownership.confirm(resource.service, resource.region, resource.identifier)
         self.journal.emit(ResourceCreated(scope=self.scope, **resource.record(), details=details))
 
     @property
@@ -86,6 +99,11 @@ class Teardown:
                 resource = self._stack[-1]
                 watch = Stopwatch.start(self.clock)
                 try:
+                    if not resource.confirmed and not (resource.verify is not None and resource.verify()):
+                        self._stack.pop()
+                        self.journal.emit(ResourceDeleted(scope=self.scope, existed=False, duration_s=0.0, unconfirmed=True, **resource.record()))
+                        self.results.append({**resource.record(), "deleted": False, "unconfirmed": True})
+                        continue
                     existed = resource.remove()
                 except Exception as exc:  # every failure is reported below, none is hidden
                     self._stack.pop()
@@ -107,7 +125,9 @@ class Teardown:
         lines = []
         for result in self.results:
             what = f"{result['kind']} {result['identifier']} in {result['region']}"
-            if result.get("deleted") and result.get("existed"):
+            if result.get("unconfirmed"):
+                lines.append(f"teardown: {what} was never confirmed created by this run; left alone")
+            elif result.get("deleted") and result.get("existed"):
                 lines.append(f"teardown: {what} deleted in {format_duration(float(result['duration_s']))}")
             elif result.get("deleted"):
                 lines.append(f"teardown: {what} was never created; nothing to delete")

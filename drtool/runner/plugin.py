@@ -261,7 +261,7 @@ def target_run_factory(
         target = drill_run.drill.targets[name]
         if target.kind != kind:
             pytest.fail(f"target {name!r} is a {target.kind}, not a {kind}", pytrace=False)
-        teardown = Teardown(drill_run.journal, drill_run.clock, scope=request.node.nodeid)
+        teardown = Teardown(drill_run.journal, drill_run.clock, scope=request.node.nodeid, ownership=drill_run.ownership)
         made.append(TargetRun(drill_run, name, target, request.node.nodeid, teardown))
         # A scenario that names its target (not parametrized over them) learns it only here.
         drill_run.journal.emit(TargetChosen(test=request.node.nodeid, target=name))

@@ -6,7 +6,9 @@ from functools import partial
 
 from drtool.core.guard import (
     RDS_INSTANCE_EXISTS,
+    RDS_INSTANCE_TAGS,
     RDS_SNAPSHOT_EXISTS,
+    RDS_SNAPSHOT_TAGS,
     create_in_dr,
     delete_drill_resource,
 )
@@ -79,8 +81,8 @@ FAMILY = Family(
     guard_rules={
         ("rds", "RestoreDBInstanceFromDBSnapshot"): create_in_dr("DBInstanceIdentifier", RDS_INSTANCE_EXISTS),
         ("rds", "CopyDBSnapshot"): create_in_dr("TargetDBSnapshotIdentifier", RDS_SNAPSHOT_EXISTS),
-        ("rds", "DeleteDBInstance"): delete_drill_resource("DBInstanceIdentifier"),
-        ("rds", "DeleteDBSnapshot"): delete_drill_resource("DBSnapshotIdentifier"),
+        ("rds", "DeleteDBInstance"): delete_drill_resource("DBInstanceIdentifier", RDS_INSTANCE_TAGS),
+        ("rds", "DeleteDBSnapshot"): delete_drill_resource("DBSnapshotIdentifier", RDS_SNAPSHOT_TAGS),
     },
     figures=("RTO", "RPO"),
     events=(RecoveryStarted, SnapshotCopied, InstanceAvailable),

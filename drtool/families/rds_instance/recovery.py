@@ -22,6 +22,7 @@ from drtool.core.events import TimingStarted, TimingStopped
 from drtool.core.journal import Journal
 from drtool.core.operations import calls, dr, primary
 from drtool.core.tagging import drill_tags, is_drill_name, resource_name
+from drtool.core.ownership import tag_map, tags_prove
 from drtool.core.teardown import Teardown, TrackedResource, settle_then_delete
 from drtool.core.verdicts import DrillFinding, Measurement, ObjectiveBreached
 from drtool.families.rds_instance.events import InstanceAvailable, RecoveryStarted, SnapshotCopied
@@ -184,6 +185,8 @@ def start_recovery(ctx: RdsDrillContext, name: str, target: RdsInstanceTarget, p
             region=ctx.dr_region,
             target=name,
             remove=lambda: remove_instance(ctx.rds_dr, recovery.instance_id, ctx.clock),
+            service="rds",
+            verify=lambda: tagged_for_run(probes.describe_instance(ctx.rds_dr, recovery.instance_id), ctx.run_id, recovery.instance_id),
         )
     )
     recovery.restore_requested_at = ctx.clock.now()
@@ -241,6 +244,8 @@ def _copy_across(
             region=ctx.dr_region,
             target=name,
             remove=lambda: remove_snapshot(ctx.rds_dr, copy_id, ctx.clock),
+            service="rds",
+            verify=lambda: tagged_for_run(_describe_raw_snapshot(ctx.rds_dr, copy_id), ctx.run_id, copy_id),
         )
     )
     created = actions.copy_snapshot(
@@ -391,3 +396,16 @@ def remove_snapshot(rds: Any, identifier: str, clock: Clock) -> bool:
 
 def _as_dict(snapshot: Snapshot | None) -> dict[str, Any] | None:
     return None if snapshot is None else {"Status": snapshot.status}
+
+
+def tagged_for_run(described: dict[str, Any] | None, run_id: str, identifier: str) -> bool:
+    """Whether a resource whose create was never confirmed (a lost response) is, by its tags in AWS, this run's."""
+    return described is not None and tags_prove(tag_map(described.get("TagList")), run_id, identifier) is None
+
+
+def _describe_raw_snapshot(rds: Any, identifier: str) -> dict[str, Any] | None:
+    try:
+        found = rds.describe_db_snapshots(DBSnapshotIdentifier=identifier)["DBSnapshots"]
+    except rds.exceptions.DBSnapshotNotFoundFault:
+        return None
+    return found[0] if found else None

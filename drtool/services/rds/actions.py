@@ -15,8 +15,6 @@ __all__ = [
     "restore_instance",
     "delete_instance",
     "delete_snapshot",
-    "delete_cluster",
-    "delete_cluster_snapshot",
 ]
 
 
@@ -117,20 +115,3 @@ def delete_instance(rds: Any, identifier: str) -> bool:
 def delete_snapshot(rds: Any, identifier: str) -> bool:
     """Delete a drill snapshot copy; False if it was already gone."""
     return _delete_unless_gone(rds.delete_db_snapshot, rds.exceptions.DBSnapshotNotFoundFault, DBSnapshotIdentifier=identifier)
-
-
-@operation("rds", "DeleteDBCluster", iam=("rds:DeleteDBCluster",), mutating=True)
-def delete_cluster(rds: Any, identifier: str) -> bool:
-    """Delete a drill DB cluster with no final snapshot; False if it was already gone."""
-    return _delete_unless_gone(
-        rds.delete_db_cluster, rds.exceptions.DBClusterNotFoundFault,
-        DBClusterIdentifier=identifier, SkipFinalSnapshot=True, DeleteAutomatedBackups=True,
-    )
-
-
-@operation("rds", "DeleteDBClusterSnapshot", iam=("rds:DeleteDBClusterSnapshot",), mutating=True)
-def delete_cluster_snapshot(rds: Any, identifier: str) -> bool:
-    """Delete a drill DB cluster snapshot; False if it was already gone."""
-    return _delete_unless_gone(
-        rds.delete_db_cluster_snapshot, rds.exceptions.DBClusterSnapshotNotFoundFault, DBClusterSnapshotIdentifier=identifier
-    )
