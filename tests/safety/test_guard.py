@@ -112,7 +112,7 @@ def test_changes_to_keys_and_policies_are_refused(lab, guarded):
         assert "never changes" in refused(kms.disable_key, KeyId=key)
         assert "never changes" in refused(kms.schedule_key_deletion, KeyId=key, PendingWindowInDays=7)
         assert "never changes" in refused(kms.update_alias, AliasName="alias/dr-rds", TargetKeyId=key)
-        assert "must be named" in refused(kms.create_grant, KeyId=key, GranteePrincipal="arn:aws:iam::123456789012:role/x", Operations=["Decrypt"], Name="ops-grant")
+        assert "never changes" in refused(kms.create_grant, KeyId=key, GranteePrincipal="arn:aws:iam::123456789012:role/x", Operations=["Decrypt"], Name="ops-grant")
         assert "never changes" in refused(factory.client("iam", PRIMARY_REGION).put_role_policy, RoleName="r", PolicyName="p", PolicyDocument="{}")
     assert sent == []
     assert kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"] == policy
@@ -132,3 +132,34 @@ def test_drill_runs_record_refusals_in_the_journal(lab, guarded, tmp_path):
     assert refusals and refusals[0]["operation"] == "DeleteDBInstance"
     [refusal] = summarize(read_journal(run.journal.path)).guard_refusals
     assert (refusal.service, refusal.region) == ("rds", PRIMARY_REGION) and ORDERS_DB in refusal.reason
+
+
+def test_a_grant_named_for_this_run_on_a_production_key_is_refused(lab, guarded):
+    """Issue 16 part 2: drtool creates no grants, so no name makes CreateGrant pass."""
+    factory, sent = guarded
+    kms = factory.client("kms", DR_REGION)
+    key = kms.describe_key(KeyId="alias/dr-rds")["KeyMetadata"]["KeyId"]
+    position = lab.requests.position
+    with production_untouched(lab):
+        assert "never changes" in refused(kms.create_grant, KeyId=key, Name=f"drtool-{RUN_ID}-x",
+                                          GranteePrincipal="arn:aws:iam::123456789012:role/analytics-readonly",
+                                          Operations=["Decrypt", "CreateGrant"])
+    assert [r for r in lab.requests.since(position) if "CreateGrant" in str(r)] == []
+    assert kms.list_grants(KeyId=key)["Grants"] == [] or all(g.get("Name") != f"drtool-{RUN_ID}-x" for g in kms.list_grants(KeyId=key)["Grants"])
+
+
+@pytest.mark.parametrize("tags", [[], [{"Key": "created-by", "Value": "drtool"}, {"Key": "drtool:run-id", "Value": "other"}]],
+                         ids=["untagged", "other-run"])
+def test_a_drill_named_instance_this_run_did_not_create_is_never_deleted(lab, guarded, tags):
+    """Issue 16 part 1: a name prefix alone never proves ownership; the tags read back from AWS must name this run."""
+    from tests.helpers import client
+
+    factory, sent = guarded
+    name = f"drtool-{RUN_ID}-orders-db"
+    client(lab, "rds", DR_REGION).create_db_instance(DBInstanceIdentifier=name, DBInstanceClass="db.t3.micro", Engine="postgres",
+                                                     MasterUsername="u", MasterUserPassword="password1", Tags=tags)
+    position = lab.requests.position
+    reason = refused(factory.client("rds", DR_REGION).delete_db_instance, DBInstanceIdentifier=name, SkipFinalSnapshot=True)
+    assert "is not tagged created-by=drtool" in reason or "belongs to run 'other'" in reason
+    assert [str(r) for r in lab.requests.since(position) if "DeleteDBInstance" in str(r)] == []
+    assert client(lab, "rds", DR_REGION).describe_db_instances(DBInstanceIdentifier=name)["DBInstances"]

@@ -184,3 +184,13 @@ def test_the_guard_coverage_check_catches_a_misdeclared_operation():
 
     assert "no guard rule" in coverage_problem(modify.operation)
     assert "declared a read" in coverage_problem(sneaky_read.operation)
+
+
+def test_every_guard_allow_rule_is_used_by_a_registered_familys_operations(declared) -> None:
+    """No widening rule for something drtool does not do: each rule a family (or core) adds serves a declared operation."""
+    from drtool.core.guard import RULES
+    from drtool.core.registry import families
+
+    rules = set(RULES) | {pair for family in families() for pair in family.guard_rules}
+    used = {(spec.service, spec.api) for spec in declared if spec.mutating}
+    assert sorted(rules - used) == []

@@ -24,7 +24,7 @@ def test_a_failed_deletion_is_reported_and_the_rest_still_deleted(tmp_path):
         return remove
 
     for name, fail in (("first", False), ("second", True), ("third", False)):
-        teardown.announce(TrackedResource("rds-instance", name, "eu-central-1", "t", remover(name, fail)))
+        teardown.created(teardown.announce(TrackedResource("rds-instance", name, "eu-central-1", "t", remover(name, fail))))
 
     with pytest.raises(TeardownError, match="second is stuck"):
         teardown.run()
@@ -50,7 +50,7 @@ def test_teardown_is_shielded_from_ctrl_c_before_it_announces_itself(tmp_path):
 
     journal = WatchingJournal(tmp_path / "run.jsonl", "abcd1234", SystemClock())
     teardown = Teardown(journal, SystemClock(), scope="test")
-    teardown.announce(TrackedResource("rds-instance", "only", "eu-central-1", "t", lambda: True))
+    teardown.created(teardown.announce(TrackedResource("rds-instance", "only", "eu-central-1", "t", lambda: True)))
     default = signal.getsignal(signal.SIGINT)
 
     teardown.run()
@@ -92,3 +92,22 @@ def test_a_signal_that_writes_to_the_journal_mid_write_is_recorded_next_not_dead
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str([(1, "teardown-started"), (2, "signal-during-teardown"), (3, "teardown-finished")])
+
+
+def test_an_announced_but_unconfirmed_resource_is_never_deleted_unless_its_tags_prove_it(tmp_path):
+    """A refused or failed create (or "already exists") may name someone else's resource: teardown leaves it."""
+    journal = Journal(tmp_path / "run.jsonl", "abcd1234", SystemClock())
+    teardown = Teardown(journal, SystemClock(), scope="test")
+    deleted: list[str] = []
+    teardown.announce(TrackedResource("rds-instance", "refused", "eu-central-1", "t", lambda: deleted.append("refused") or True))
+    teardown.announce(TrackedResource("rds-instance", "lost-response", "eu-central-1", "t",
+                                      lambda: deleted.append("lost-response") or True, verify=lambda: True))
+    teardown.announce(TrackedResource("rds-instance", "someone-elses", "eu-central-1", "t",
+                                      lambda: deleted.append("someone-elses") or True, verify=lambda: False))
+
+    teardown.run()
+
+    assert deleted == ["lost-response"]
+    unconfirmed = [r["identifier"] for r in read_journal(journal.path) if r["event"] == "resource-deleted" and r.get("unconfirmed")]
+    assert sorted(unconfirmed) == ["refused", "someone-elses"]
+    assert any("refused" in line and "never confirmed" in line for line in teardown.summary_lines())

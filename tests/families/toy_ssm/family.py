@@ -35,6 +35,15 @@ KIND = "ssm-parameter"
 FEATURE = Path(__file__).with_name("ssm_parameter.feature")
 
 
+def _parameter_tags(guard, call, name):
+    """A parameter's tags read back from AWS, so the guard can prove a delete is this run's."""
+    try:
+        listed = guard.lookup("ssm", call.region).list_tags_for_resource(ResourceType="Parameter", ResourceId=name)
+    except Exception:  # not found, or not readable: ownership is not proven
+        return None
+    return {t["Key"]: t["Value"] for t in listed.get("TagList", [])}
+
+
 class ToyObjectives(Strict):
     max_lag: Duration = Field(description="Longest a written parameter may take to read back in the DR region.")
 
@@ -124,7 +133,7 @@ FAMILY = Family(
     },
     guard_rules={
         ("ssm", "PutParameter"): create_in_dr("Name", exists_by_describe("ssm", "get_parameter", "Name", "Parameter")),
-        ("ssm", "DeleteParameter"): delete_drill_resource("Name"),
+        ("ssm", "DeleteParameter"): delete_drill_resource("Name", _parameter_tags),
     },
     figures=("write-read",),
     events=(ParameterReadBack,),
