@@ -234,75 +234,91 @@ class LabClients:
         return client(self.lab, service, region)
 
 
-def test_clusters_grants_and_canaries_are_removed_in_order(lab: Lab) -> None:
+def test_clusters_and_grants_are_not_cleanup_kinds_and_canaries_go(lab: Lab) -> None:
+    """Issue 16 part 2: no family makes clusters or grants, so cleanup neither lists nor removes them."""
     clients = LabClients(lab)
     rds, kms, s3 = client(lab, "rds"), client(lab, "kms"), client(lab, "s3", PRIMARY_REGION)
     tags = drill_tags(KILLED, "sandbox", "ledger", lab.clock.now())
     cluster = resource_name(KILLED, "ledger")
     rds.create_db_cluster(DBClusterIdentifier=cluster, Engine="aurora-postgresql", MasterUsername="drill",
                           MasterUserPassword="not-a-real-password", Tags=tags)
-    rds.create_db_instance(DBInstanceIdentifier=f"{cluster}-1", DBClusterIdentifier=cluster, Engine="aurora-postgresql",
-                           DBInstanceClass="db.r6g.large", Tags=tags)
-    rds.create_db_cluster_snapshot(DBClusterIdentifier=cluster, DBClusterSnapshotIdentifier=f"{cluster}-snap", Tags=tags)
     key = lab.seeded.key_arn("rds")
-    grantee = f"arn:aws:iam::{ACCOUNT_ID}:role/drill"
-    for name in (resource_name(KILLED, ORDERS_DB), "drtool-keep", "orders-app"):
-        kms.create_grant(KeyId=key, GranteePrincipal=grantee, Operations=["Decrypt"], Name=name)
+    kms.create_grant(KeyId=key, GranteePrincipal=f"arn:aws:iam::{ACCOUNT_ID}:role/drill", Operations=["Decrypt"],
+                     Name=resource_name(KILLED, ORDERS_DB))
     canary = f"{CANARY_PREFIX}{KILLED}/probe"
-    s3.put_object(Bucket=SOURCE_BUCKET, Key=canary, Body=b"1")
-    s3.put_object(Bucket=SOURCE_BUCKET, Key=canary, Body=b"2")
+    tagging = "&".join(f"{t['Key']}={t['Value']}" for t in drill_tags(KILLED, "sandbox", "photos", lab.clock.now()))
+    s3.put_object(Bucket=SOURCE_BUCKET, Key=canary, Body=b"1", Tagging=tagging)
+    s3.put_object(Bucket=SOURCE_BUCKET, Key=canary, Body=b"2", Tagging=tagging)
     s3.delete_object(Bucket=SOURCE_BUCKET, Key=canary)
     production_versions = {v["VersionId"] for v in s3.list_object_versions(Bucket=SOURCE_BUCKET)["Versions"]
                            if not v["Key"].startswith(CANARY_PREFIX)}
 
     found = find_leftovers(clients, [DR_REGION], now=lab.clock.now(), targets=sandbox_targets())
-    # The canary may have replicated by now, so it may be found in the replica bucket too.
-    kinds = sorted({leftover.kind for leftover in found if leftover.tagged})
-    assert kinds == ["kms-grant", "rds-cluster", "rds-cluster-snapshot", "rds-instance", "s3-canary"]
+    assert sorted({leftover.kind for leftover in found}) == ["s3-canary"]
     assert [(leftover.identifier, leftover.status) for leftover in found if leftover.parent == SOURCE_BUCKET] == [
         (canary, "2 versions, 1 delete markers")]
-    assert [leftover.identifier for leftover in found if not leftover.tagged] == ["drtool-keep"]
 
     results = remove_leftovers(clients, found, lab.clock)
 
-    assert {r.leftover.identifier: r.outcome for r in results if r.leftover.kind.startswith("rds")} == {
-        f"{cluster}-1": REMOVED, cluster: REMOVED, f"{cluster}-snap": REMOVED
-    }
-    assert [r.outcome for r in results if r.leftover.identifier == "drtool-keep"] == [NOT_TOUCHED]
-    assert sorted(g.get("Name") for g in kms.list_grants(KeyId=key)["Grants"]) == ["drtool-keep", "orders-app"]
-    assert not rds.describe_db_clusters()["DBClusters"]
-    # moto keeps the cluster's automated `rds:` snapshot after the cluster goes; AWS would delete it with the cluster.
-    assert not [s for s in rds.describe_db_cluster_snapshots()["DBClusterSnapshots"]
-                if s["DBClusterSnapshotIdentifier"].startswith(NAME_PREFIX)]
+    assert {r.outcome for r in results} == {REMOVED}
+    assert [g.get("Name") for g in kms.list_grants(KeyId=key)["Grants"]] == [resource_name(KILLED, ORDERS_DB)]
+    assert [c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]] == [cluster]
     canaries = s3.list_object_versions(Bucket=SOURCE_BUCKET, Prefix=CANARY_PREFIX)
     assert not canaries.get("Versions") and not canaries.get("DeleteMarkers")
     # The sandbox's application keeps writing exports, so production versions may grow, never shrink.
     assert production_versions <= {v["VersionId"] for v in s3.list_object_versions(Bucket=SOURCE_BUCKET)["Versions"]}
 
 
-def test_a_failed_deletion_is_a_result_and_the_rest_still_goes(lab: Lab) -> None:
+def test_cleanup_leaves_a_drill_named_grant_on_a_production_key(lab: Lab, tmp_path: Path) -> None:
+    """Issue 16 part 2: `drtool cleanup --yes` once revoked someone's grant named drtool-app-decrypt."""
+    kms = client(lab, "kms")
     key = lab.seeded.key_arn("rds")
-    client(lab, "kms").create_grant(KeyId=key, GranteePrincipal=f"arn:aws:iam::{ACCOUNT_ID}:role/drill",
-                                    Operations=["Decrypt"], Name=resource_name(KILLED, ORDERS_DB))
+    kms.create_grant(KeyId=key, GranteePrincipal=f"arn:aws:iam::{ACCOUNT_ID}:role/drill", Operations=["Decrypt"],
+                     Name="drtool-app-decrypt")
+    position = lab.requests.position
+
+    result = cleanup(lab, tmp_path, str(SANDBOX_DRILL), "--yes")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "drtool-app-decrypt" in [g.get("Name") for g in kms.list_grants(KeyId=key)["Grants"]]
+    assert [str(r) for r in lab.requests.since(position) if "RevokeGrant" in str(r) or "RetireGrant" in str(r)] == []
+
+
+def test_cleanup_never_deletes_a_canary_whose_tags_do_not_prove_it(lab: Lab, tmp_path: Path) -> None:
+    """Issue 16 part 1: the canary prefix alone is never proof; cleanup reads the object's tags back first."""
+    s3 = client(lab, "s3", PRIMARY_REGION)
+    foreign = f"{CANARY_PREFIX}{KILLED}/not-a-canary"
+    s3.put_object(Bucket=SOURCE_BUCKET, Key=foreign, Body=b"someone's data")
+    position = lab.requests.position
+
+    cleanup(lab, tmp_path, str(SANDBOX_DRILL), "--yes")
+
+    assert s3.get_object(Bucket=SOURCE_BUCKET, Key=foreign)["Body"].read() == b"someone's data"
+    assert [str(r) for r in lab.requests.since(position) if "delete" in str(r).lower() and SOURCE_BUCKET in str(r)] == []
+
+
+def test_a_failed_deletion_is_a_result_and_the_rest_still_goes(lab: Lab) -> None:
+    instance = restore_leftover(lab, KILLED)
     s3 = client(lab, "s3", PRIMARY_REGION)
     s3.put_object(Bucket=SOURCE_BUCKET, Key=f"{CANARY_PREFIX}{KILLED}/probe", Body=b"1")
 
-    class RefusingKms(LabClients):
+    class RefusingRds(LabClients):
         def client(self, service: str, region: str):
             made = super().client(service, region)
-            if service == "kms":
+            if service == "rds":
                 def refuse(**kwargs):
-                    raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not allowed"}}, "RevokeGrant")
+                    raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not allowed"}}, "DeleteDBInstance")
 
-                made.revoke_grant = refuse
+                made.delete_db_instance = refuse
             return made
 
-    clients = RefusingKms(lab)
+    clients = RefusingRds(lab)
     found = find_leftovers(clients, [DR_REGION], now=lab.clock.now(), targets=sandbox_targets())
     results = remove_leftovers(clients, found, lab.clock)
 
     assert sorted({(r.leftover.kind, r.outcome, r.infrastructure) for r in results}) == [
-        ("kms-grant", "failed", True), ("s3-canary", REMOVED, False)
+        ("rds-instance", "failed", True), ("s3-canary", REMOVED, False)
     ]
     assert "AccessDenied" in next(r.error for r in results if r.outcome == "failed")
+    assert instance in drill_named(lab)
     assert not s3.list_object_versions(Bucket=SOURCE_BUCKET, Prefix=CANARY_PREFIX).get("Versions")

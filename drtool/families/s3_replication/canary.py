@@ -102,7 +102,7 @@ def write_canaries(ctx: S3DrillContext) -> list[Canary]:
         key = canary_key(ctx.run_id, ctx.name, index, size)
         resource = ctx.teardown.announce(TrackedResource(
             kind=CANARY, identifier=key, region=ctx.primary_region, target=ctx.name,
-            remove=lambda key=key: remove_canary(ctx, key),
+            remove=lambda key=key: remove_canary(ctx, key), service="s3",
         ))
         body = os.urandom(size)
         canary = Canary(key, size, hashlib.sha256(body).hexdigest(), ctx.clock.now())
