@@ -3,6 +3,10 @@
 Each record is flushed and fsynced as it is written, so a run killed with
 SIGKILL still leaves a journal that reports and `drtool cleanup` can act on.
 Every report (terminal summary, JUnit XML) is rendered from the journal.
+
+The journal also keeps its records in memory. If the file cannot be written (a full disk), the run goes on
+from memory: the failure is told once on stderr, with what is still alive and the cleanup command, and the
+reports are rendered from the in-memory records.
 """
 
 from __future__ import annotations
@@ -59,8 +63,13 @@ class Journal:
         self._writing = False
         self._deferred: deque[tuple[str, dict[str, Any]]] = deque()
         self._seq = 0
+        self.records: list[dict[str, Any]] = []  # every record, written to the file or not
+        self.failure: OSError | None = None  # the first write that failed; the file stops there
+        self._closed = False
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(path, "a", encoding="utf-8")
+        # Unbuffered: a failed write leaves nothing behind in a buffer that a later flush or close could append.
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._size = os.fstat(self._fd).st_size  # the end of the last complete record
 
     def emit(self, event: Event) -> dict[str, Any]:
         return self.write(type(event).event_name, **event.fields())
@@ -89,21 +98,61 @@ class Journal:
             "mono": round(self.clock.monotonic(), 3),
             **fields,
         }
-        if self._file.closed:
+        if self._closed:
             raise RuntimeError(f"journal {self.path} is closed; cannot record {event}")
-        self._file.write(json.dumps(record, default=str, sort_keys=False) + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        line = json.dumps(record, default=str, sort_keys=False)
+        self.records.append(json.loads(line))  # as a reader of the file would see it
+        if self.failure is None:
+            try:
+                self._write_line((line + "\n").encode("utf-8"))
+            except OSError as exc:
+                self._failed(exc)
         self._written(record)
         return record
+
+    def _write_line(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view):]
+        os.fsync(self._fd)
+        self._size += len(data)
+
+    def _failed(self, exc: OSError) -> None:
+        """Stop writing the file at its last complete record, and say so once.
+
+        Writing no more (even if the disk frees up) keeps the file a clean prefix of the run: no torn line in
+        the middle, no gap that a reader would take for the whole story.
+        """
+        self.failure = exc
+        try:
+            os.ftruncate(self._fd, self._size)  # drop a partly written line; truncating needs no free space
+        except OSError:
+            pass  # readers skip a torn last line
+        alive = leftover_resources(self.records)
+        regions = sorted({r.region for r in alive if r.region})
+        lines = [f"drtool: error: cannot write the journal {self.path}: {exc.strerror or exc}; "
+                 "the run goes on from memory and will exit 3 (could not run)"]
+        if alive:
+            lines.append("drtool: resources of this run still alive (teardown keeps deleting them):")
+            lines += [f"drtool:   {r.kind} {r.identifier} in {r.region}" for r in alive]
+            region_args = "".join(f" --region {region}" for region in regions)
+            lines.append(f"drtool: if any is left after the run, remove it with: "
+                         f"drtool cleanup --run-id {self.run_id}{region_args} --yes")
+        stream = sys.__stderr__ or sys.stderr  # the process's own stderr, past pytest's capture of sys.stderr
+        try:
+            stream.write("\n".join(lines) + "\n")
+            stream.flush()
+        except (OSError, ValueError):
+            pass
 
     def _written(self, record: dict[str, Any]) -> None:
         """Called inside the write, once the record is durable; subclasses tell others about it."""
 
     def close(self) -> None:
         with self._lock:
-            if not self._file.closed:
-                self._file.close()
+            if not self._closed:
+                self._closed = True
+                os.close(self._fd)
 
 
 def runtime_versions() -> dict[str, str]:

@@ -106,6 +106,7 @@ class TestResult:
     traceback: str = ""
     started_mono: float | None = None
     finished_mono: float | None = None
+    last_mono: float | None = None  # the last record of this scenario: where an interrupted one stopped
     steps: list[StepResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     measurements: list[dict[str, Any]] = field(default_factory=list)
@@ -114,9 +115,11 @@ class TestResult:
 
     @property
     def duration_s(self) -> float:
-        if self.started_mono is None or self.finished_mono is None:
+        # A scenario cut short (SIGTERM, a killed run) has no test-finished record: it ran until its last record.
+        ended = self.finished_mono if self.finished_mono is not None else self.last_mono
+        if self.started_mono is None or ended is None:
             return 0.0
-        return self.finished_mono - self.started_mono
+        return ended - self.started_mono
 
     def worsen(self, status: str, message: str, kind: str = "", traceback: str = "") -> None:
         """Keep the worst outcome, but never drop a message: a teardown error after a failure stays visible."""
@@ -385,6 +388,9 @@ def summarize(records: list[dict[str, Any]], registry: FamilyRegistry | None = N
         handler = handlers.get(type(event)) if event is not None else None
         if handler is not None:
             handler(result, event, Stamp(record.get("seq", 0), datetime.fromisoformat(record["at"]), record.get("mono", 0.0)))
+        test = result.test_of(event) if event is not None else None
+        if test is not None and test.finished_mono is None:
+            test.last_mono = record.get("mono", 0.0)
         if isinstance(event, ev.RunStarted):
             result.run_id = record.get("run_id", "")
     for test in result.tests.values():

@@ -33,7 +33,7 @@ from drtool.core.events import (
     TestStarted,
 )
 from drtool.core.interrupts import process_interrupts
-from drtool.core.journal import default_journal_dir, new_run_id, read_journal
+from drtool.core.journal import default_journal_dir, new_run_id
 from drtool.core.model import DrillFileError
 from drtool.core.preflight import preflight
 from drtool.core.registry import families
@@ -424,7 +424,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     run.journal.emit(ApiCalls(**run.api_stats.snapshot()))
     run.journal.emit(RunFinished(pytest_exit=int(exitstatus), interrupted=interrupted))
-    result = summarize(read_journal(run.journal.path))
+    result = summarize(run.journal.records)  # from memory: the file may have stopped at a full disk
     option = session.config.getoption
     junit_path = option("drill_junit")
     try:
@@ -441,7 +441,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         report_dir = _report_dir(session.config)
         if report_dir is not None:
             # The set holds the journal as it is now; what follows (evidence, history) only adds to the run's journal.
-            write_report_set(summarize(read_journal(run.journal.path)), run.journal.path, report_dir,
+            write_report_set(summarize(run.journal.records), run.journal.path, report_dir,
                              history=records.past_results(session.config))
         reports = [Path(p) for p in (junit_path, option("drill_cucumber_json")) if p]
         records.bundle_evidence(session.config, run, reports + ([report_dir] if report_dir is not None else []))

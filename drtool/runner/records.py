@@ -22,7 +22,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from drtool.core.errors import InfrastructureError, describe_error
 from drtool.core.events import EvidenceWritten, HistoryRecorded, RunError, RunLockTaken, RunWarning
 from drtool.core.inputs import output_dir_problems
-from drtool.core.journal import read_journal
 from drtool.core.model import Problem
 from drtool.core.results import ExitCode, RunResult, summarize
 from drtool.core.run import DrillRun
@@ -149,7 +148,7 @@ def manifest_written(directory: Path) -> bool:
 
 def _record(config: pytest.Config, run: DrillRun) -> None:
     store = config.stash[STORE_KEY]
-    result = summarize(read_journal(run.journal.path))
+    result = summarize(run.journal.records)
     try:
         location = store.append(history_record(result, recorded_at=datetime.now(timezone.utc)))
     except RECORD_ERRORS as exc:

@@ -146,7 +146,9 @@ def run_drill(
             return ExitCode.INVALID_INPUT
         console.print(f"drtool: the drill did not start (pytest exit {int(pytest_exit)}); nothing was run")
         return ExitCode.INVALID_INPUT if pytest_exit == pytest.ExitCode.USAGE_ERROR else ExitCode.COULD_NOT_RUN
-    records = read_journal(journal)
+    run = seen.config.stash.get(RUN_KEY, None) if seen.config is not None else None
+    # The run's own records: its file may have stopped at a full disk.
+    records = run.journal.records if run is not None else read_journal(journal)
     result = summarize(records)
     if json_to is not None:
         json_to.write(document.render(result))
@@ -156,6 +158,10 @@ def run_drill(
         print_records(console, records)
         if reports is not None and reports.report_dir is not None:
             console.print(f"Reports: {reports.report_dir}", highlight=False, soft_wrap=True)
+    if run is not None and run.journal.failure is not None:
+        console.print(f"drtool: the journal {journal} could not be written ({run.journal.failure.strerror or run.journal.failure}); "
+                      "it stops short of the run, whose results above come from memory", markup=False, highlight=False, soft_wrap=True)
+        return ExitCode.COULD_NOT_RUN
     if pytest_exit == pytest.ExitCode.INTERNAL_ERROR:
         console.print("drtool: pytest reported an internal error; see the journal")
         return ExitCode.COULD_NOT_RUN

@@ -34,7 +34,20 @@ def test_interrupt_while_restoring_tears_down_and_reports(lab, tmp_path, sig):
     deleted = [r for r in outcome.journal if r["event"] == "resource-deleted" and r["existed"]]
     assert any(r["kind"] == "rds-instance" for r in deleted)
     cases = [case for suite in outcome.junit for case in suite]
-    assert cases and any(case.result and case.result[0]._tag == "error" and "interrupted" in case.result[0].message for case in cases)
+    interrupted = [case for case in cases if case.result and case.result[0]._tag == "error" and "interrupted" in case.result[0].message]
+    assert interrupted
+    # Its time is what ran: from its test-started record to its last record (its teardown), in real seconds.
+    scale = outcome.journal[0]["time_scale"]
+    finished = {r["test"] for r in outcome.journal if r["event"] == "test-finished"}
+    started = [r for r in outcome.journal if r["event"] == "test-started" and r["test"] not in finished]
+    assert started, "the interrupted scenario has no test-finished record"
+    spans = []
+    for start in started:
+        own = [r for r in outcome.journal if start["test"] in (r.get("test"), r.get("scope"))]
+        spans.append(round((own[-1]["mono"] - start["mono"]) / scale, 3))
+    times = sorted(case.time for case in interrupted)
+    assert times[-1] > 0, times
+    assert max(spans) == pytest.approx(times[-1], abs=0.002), (spans, times)
     assert drill_resources(lab) == []
 
 
