@@ -106,11 +106,14 @@ def past_results(config: pytest.Config) -> list[RunResult] | None:
     if store is None:
         return None
     try:
-        return [past_result(record) for record in store.read().records]
+        stored = store.read()
     except RECORD_ERRORS as exc:
         _tell(config, f"drtool: warning: the history {store.location} could not be read for the report's trends: "
                       f"{describe_error(exc)}")
         return None
+    for problem in stored.problems:  # the store's reader checked every record; a damaged one is only left out
+        _tell(config, f"drtool: warning: skipped a history record the report's trends cannot use: {problem}")
+    return [past_result(record) for record in stored.records]
 
 
 def record_history(config: pytest.Config, run: DrillRun) -> None:
