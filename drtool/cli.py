@@ -509,7 +509,7 @@ def cleanup(
         _fail_problems("drtool cleanup", problems)
     regions = _cleanup_regions(loaded, region)
     min_age = _cleanup_duration(older_than)
-    from drtool.commands.cleanup import find_leftovers, journal_mentions
+    from drtool.commands.cleanup import find_leftovers, journal_mentions, read_journals
     from drtool.core.clock import clock_from_environment
     from drtool.core.journal import default_journal_dir
     from drtool.core.session import SessionFactory
@@ -531,7 +531,10 @@ def cleanup(
     print_leftovers(console, ours, "Drill leftovers")
     print_leftovers(console, [leftover for leftover in found if not leftover.tagged], "Drill-named but untagged: not touched")
     journals = journal_dir or default_journal_dir()
-    print_journal_mentions(console, journal_mentions(journals, found, regions, run_id), narrowed=min_age is not None)
+    records, damaged = read_journals(journals)
+    for warning in damaged:  # a damaged journal is reported and skipped; AWS's tags still decide what goes
+        typer.echo(f"drtool cleanup: warning: {warning}", err=True)
+    print_journal_mentions(console, journal_mentions(journals, found, regions, run_id, records), narrowed=min_age is not None)
     if not ours:
         console.print(f"Nothing to clean up in {', '.join(regions)}.")
         raise typer.Exit(0)

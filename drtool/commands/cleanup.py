@@ -23,12 +23,14 @@ from drtool.core.clock import Clock
 from drtool.core.errors import describe_error, is_infrastructure_error
 from drtool.core.events import ResourceDeleted, ResourceDeleteFailed
 from drtool.core.journal import (
+    ANY_JOURNAL_STARTS,
     Journal,
     LeftoverResource,
     iter_journals,
     leftover_resources,
-    read_journal,
+    read_journal_checked,
 )
+from drtool.core.model import DrillFileError
 from drtool.core.leftovers import Leftover, RemovalPhase, age
 from drtool.core.operations import operation
 from drtool.core.registry import ResourceKind, families
@@ -139,15 +141,38 @@ def resource_kinds() -> tuple[ResourceKind, ...]:
 # --- journals --------------------------------------------------------------------------------------
 
 
+def read_journals(journal_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every sound record of every journal in `journal_dir`, and one warning per file that could not be read whole.
+
+    The same bounded reader as `drtool report`: regular files only, a size limit, no hang. A damaged file is
+    skipped (or its damaged lines are), never fatal: AWS's tags, not the journals, decide what is deleted.
+    """
+    records: list[dict[str, Any]] = []
+    warnings: list[str] = []
+    for path in iter_journals(journal_dir):
+        try:
+            good, problems = read_journal_checked(path, starts=ANY_JOURNAL_STARTS)
+        except DrillFileError as exc:
+            warnings.append(f"skipped {path}: {exc.problems[0].message}")
+            continue
+        if problems:
+            lines = ", ".join(str(problem.line) for problem in problems[:5])
+            warnings.append(f"{path}: skipped {len(problems)} damaged line(s) ({lines}{', ...' if len(problems) > 5 else ''})")
+        records += good
+    return records, warnings
+
+
 def journal_mentions(
-    journal_dir: Path, found: Sequence[Leftover], regions: Sequence[str], run_id: str | None = None
+    journal_dir: Path, found: Sequence[Leftover], regions: Sequence[str], run_id: str | None = None,
+    records: list[dict[str, Any]] | None = None,
 ) -> list[JournalMention]:
     """What run journals say was created and never deleted, matched against what AWS shows.
 
     All journals are read as one history, so a deletion recorded by a later cleanup settles
     what a killed run left open.
     """
-    records = [record for path in iter_journals(journal_dir) for record in read_journal(path)]
+    if records is None:
+        records, _ = read_journals(journal_dir)
     by_key = {(leftover.kind, leftover.identifier, leftover.region): leftover for leftover in found}
     return [
         JournalMention(resource, by_key.get((resource.kind, resource.identifier, resource.region)), resource.region in regions)

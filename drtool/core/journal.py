@@ -182,23 +182,39 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
 MAX_JOURNAL_BYTES = 16 * 1024 * 1024
 
 
-def read_journal_checked(path: Path, *, limit: int = MAX_JOURNAL_BYTES) -> tuple[list[dict[str, Any]], list[Problem]]:
+# A journal starts with one of these: a drill run's, or a cleanup's own (its deletions settle earlier runs).
+RUN_JOURNAL_STARTS = ("run-started",)
+ANY_JOURNAL_STARTS = ("run-started", "cleanup-started")
+
+
+def read_journal_checked(
+    path: Path, *, limit: int = MAX_JOURNAL_BYTES, starts: tuple[str, ...] = RUN_JOURNAL_STARTS
+) -> tuple[list[dict[str, Any]], list[Problem]]:
     """The journal's sound records, and a `file:line: problem` for each line that is not one.
 
-    A torn last line (the writer was killed mid-write) is expected and skipped without a problem.
-    Raises DrillFileError when the file cannot be read at all, or is not a run journal.
+    Only a regular file is opened (checked before the open, so a FIFO or a device never blocks or streams),
+    and only up to `limit` bytes are read. A torn last line (the writer was killed mid-write) is expected and
+    skipped without a problem. Raises DrillFileError when the file cannot be read at all, or is not a journal
+    whose first record is one of `starts`.
     """
+    import stat
     from datetime import datetime
 
     file = str(path)
     try:
-        size = os.stat(path).st_size
-        if not os.path.isfile(path):
+        info = os.stat(path)  # follows a symlink: what matters is what an open would reach
+        if not stat.S_ISREG(info.st_mode):
             raise DrillFileError([Problem(file, None, "is not a regular file, so not a run journal")])
-        if size > limit:
-            raise DrillFileError([Problem(file, None, f"the journal is {size:,} bytes; the limit is {limit:,}")])
-        with open(path, "rb") as handle:
+        if info.st_size > limit:
+            raise DrillFileError([Problem(file, None, f"the journal is {info.st_size:,} bytes; the limit is {limit:,}")])
+        # O_NONBLOCK: should the path become a FIFO between the check and the open, the open still returns.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(descriptor, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise DrillFileError([Problem(file, None, "is not a regular file, so not a run journal")])
             raw = handle.read(limit + 1)
+        if len(raw) > limit:
+            raise DrillFileError([Problem(file, None, f"the journal is over the limit of {limit:,} bytes")])
     except OSError as exc:
         raise DrillFileError([Problem(file, None, f"cannot read the journal: {exc.strerror or exc}")]) from None
     lines = raw.split(b"\n")
@@ -222,9 +238,9 @@ def read_journal_checked(path: Path, *, limit: int = MAX_JOURNAL_BYTES) -> tuple
             continue
         record["_line"] = number
         records.append(record)
-    if not records or records[0].get("event") != "run-started":
+    if not records or records[0].get("event") not in starts:
         first = problems[:3]
-        raise DrillFileError([Problem(file, None, "not a drtool run journal (its first record must be run-started)"), *first])
+        raise DrillFileError([Problem(file, None, f"not a drtool run journal (its first record must be {' or '.join(starts)})"), *first])
     return records, problems
 
 
@@ -267,11 +283,14 @@ def leftover_resources(records: list[dict[str, Any]]) -> list[LeftoverResource]:
     pending: dict[tuple[str, str, str], dict[str, Any]] = {}
     for record in records:
         key = (record.get("kind", ""), record.get("identifier", ""), record.get("region", ""))
-        if record["event"] in ("resource-creating", "resource-created"):
+        if not all(isinstance(part, str) for part in key):
+            continue  # a damaged record names nothing that could be looked up
+        if record.get("event") in ("resource-creating", "resource-created"):
             pending[key] = {**pending.get(key, {}), **record}
-        elif record["event"] == "resource-deleted":
+        elif record.get("event") == "resource-deleted":
             pending.pop(key, None)
     return [
-        LeftoverResource(r["run_id"], r["kind"], r["identifier"], r["region"], r.get("arn"))
+        LeftoverResource(str(r.get("run_id", "")), r["kind"], r["identifier"], r["region"],
+                         r.get("arn") if isinstance(r.get("arn"), str) else None)
         for r in pending.values()
     ]

@@ -441,8 +441,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         report_dir = _report_dir(session.config)
         if report_dir is not None:
             # The set holds the journal as it is now; what follows (evidence, history) only adds to the run's journal.
-            write_report_set(summarize(run.journal.records), run.journal.path, report_dir,
-                             history=records.past_results(session.config))
+            history = records.past_results(session.config, run)  # first: its warnings belong in the set's journal
+            write_report_set(summarize(run.journal.records), run.journal.path, report_dir, history=history)
         reports = [Path(p) for p in (junit_path, option("drill_cucumber_json")) if p]
         records.bundle_evidence(session.config, run, reports + ([report_dir] if report_dir is not None else []))
         records.record_history(session.config, run)  # last, so the record holds any evidence error

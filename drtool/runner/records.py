@@ -99,17 +99,26 @@ def _tell(config: pytest.Config, line: str) -> None:
         terminal.write_line(line)
 
 
-def past_results(config: pytest.Config) -> list[RunResult] | None:
-    """The drill's earlier runs in its history store, for the report's trends; None (and a note) if it cannot be read."""
+def past_results(config: pytest.Config, run: DrillRun | None = None) -> list[RunResult] | None:
+    """The drill's earlier runs in its history store, for the report's trends; None (and a note) if it cannot be read.
+
+    Only records the store's reader found sound are charted; each other one is a warning (in `run`'s journal,
+    which `drtool run` prints), never an error: a damaged record must not change any later run's outcome."""
     store = config.stash.get(STORE_KEY, None)
     if store is None:
         return None
     try:
-        return [past_result(record) for record in store.read().records]
+        stored = store.read()
     except RECORD_ERRORS as exc:
         _tell(config, f"drtool: warning: the history {store.location} could not be read for the report's trends: "
                       f"{describe_error(exc)}")
         return None
+    for problem in stored.problems:
+        message = f"skipped a history record the report's trends cannot use: {problem}"
+        if run is not None:
+            run.journal.emit(RunWarning(message=message))
+        _tell(config, f"drtool: warning: {message}")
+    return [past_result(record) for record in stored.records]
 
 
 def record_history(config: pytest.Config, run: DrillRun) -> None:

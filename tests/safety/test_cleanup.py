@@ -322,3 +322,50 @@ def test_a_failed_deletion_is_a_result_and_the_rest_still_goes(lab: Lab) -> None
     assert "AccessDenied" in next(r.error for r in results if r.outcome == "failed")
     assert instance in drill_named(lab)
     assert not s3.list_object_versions(Bucket=SOURCE_BUCKET, Prefix=CANARY_PREFIX).get("Versions")
+
+
+def bad_journal_files(directory: Path) -> list[Path]:
+    """One of each kind of damaged file a journal directory can hold, as `drtool cleanup` finds them."""
+    import os
+
+    directory.mkdir(parents=True, exist_ok=True)
+    made = {
+        "0xff": b"\xff\n",
+        "not-an-object": b"[1, 2, 3]\n",
+        "no-event": b'{"seq": 1, "run_id": "x", "at": "2026-01-01T00:00:00+00:00"}\n',
+    }
+    paths = []
+    for name, content in made.items():
+        path = directory / f"20260101T000000Z-{name}.jsonl"
+        path.write_bytes(content)
+        paths.append(path)
+    fifo = directory / "20260101T000000Z-fifo.jsonl"
+    os.mkfifo(fifo)  # an open for reading would block until a writer came
+    zero = directory / "20260101T000000Z-zero.jsonl"
+    zero.symlink_to("/dev/zero")  # endless bytes, no newline
+    huge = directory / "20260101T000000Z-huge.jsonl"
+    with open(huge, "wb") as handle:
+        handle.truncate(200 * 1024 * 1024)  # sparse: 200 MB of NULs, fast to make
+    return [*paths, fifo, zero, huge]
+
+
+def test_damaged_journals_are_one_warning_each_and_the_leftover_still_goes(lab: Lab, tmp_path: Path) -> None:
+    instance = restore_leftover(lab, KILLED)
+    write_killed_journal(tmp_path, lab, KILLED, instance)
+    bad = bad_journal_files(tmp_path / "journal")
+    position = lab.requests.position
+
+    result = cleanup(lab, tmp_path, str(SANDBOX_DRILL), "--yes")  # bounded: cleanup() times out after 60 s
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Traceback" not in output
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == len(bad), result.stderr
+    for path in bad:
+        assert sum(str(path) in line for line in warnings) == 1, (path, result.stderr)
+    assert f"deleted: rds-instance {instance}" in output
+    # The good journal was still read: it names the killed run's instance.
+    assert f"journal of run {KILLED}: rds-instance {instance}" in output
+    deletes = [r for r in lab.requests.since(position) if r.operation == "DeleteDBInstance"]
+    assert [r.targets for r in deletes] == [(instance,)], deletes

@@ -5,6 +5,7 @@ Figures are seconds, as the verdicts measured them (world time under the sandbox
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -55,21 +56,90 @@ def history_record(result: RunResult, *, recorded_at: datetime) -> dict[str, Any
 
 
 def record_problem(record: Any) -> str | None:
-    """Why a stored record cannot be read as a history record (a file someone else put there, a newer schema)."""
+    """Why a stored record cannot be read as a history record (a file someone else put there, a newer schema,
+    a damaged or hand-edited one); None for a sound record.
+
+    The one place records are checked: every reader (history, the HTML trends, regressions) is given only
+    records that pass, so none of them meets a figure that is not a number or a field that is not there.
+    """
     if not isinstance(record, dict):
         return "not a JSON object"
-    if not isinstance(record.get("schema"), int) or record["schema"] > HISTORY_SCHEMA:
-        return f"history schema {record.get('schema')!r}, which this drtool does not read (it reads {HISTORY_SCHEMA})"
+    if not _integer(record.get("schema")) or record["schema"] > HISTORY_SCHEMA:
+        return f"history schema {str(record.get('schema'))[:40]!r}, which this drtool does not read (it reads {HISTORY_SCHEMA})"
     for key in ("run_id", "drill", "recorded_at"):
         if not isinstance(record.get(key), str):
             return f"no {key!r}"
+    for key in ("started_at", "finished_at", "recorded_at"):
+        value = record.get(key)
+        if value is None and key != "recorded_at":
+            continue
+        if not isinstance(value, str) or not _iso_time(value):
+            return f"{key!r} {str(value)[:40]!r} is not an ISO 8601 time with its UTC offset"
+    for key in ("time_scale", "duration_s"):
+        if key in record and not _number(record[key]):
+            return f"{key!r} {str(record[key])[:40]!r} is not a number"
     if not isinstance(record.get("targets"), dict):
         return "no 'targets'"
-    try:
-        datetime.fromisoformat(record["recorded_at"])
-    except ValueError:
-        return f"'recorded_at' {record['recorded_at'][:40]!r} is not an ISO 8601 time"
+    for name, target in record["targets"].items():
+        why = _target_problem(target)
+        if why:
+            return f"target {name[:40]!r}: {why}"
     return None
+
+
+def _target_problem(target: Any) -> str | None:
+    if not isinstance(target, dict):
+        return "not an object"
+    if not isinstance(target.get("kind", ""), str):
+        return "'kind' is not a name"
+    scenarios = target.get("scenarios", [])
+    if not isinstance(scenarios, list):
+        return "'scenarios' is not a list"
+    for index, scenario in enumerate(scenarios, 1):
+        if not isinstance(scenario, dict):
+            return f"scenario {index} is not an object"
+        for key in ("scenario", "feature", "status", "kind", "message"):
+            if not isinstance(scenario.get(key, ""), str):
+                return f"scenario {index}: {key!r} is not text"
+        figures = scenario.get("figures", [])
+        if not isinstance(figures, list):
+            return f"scenario {index}: 'figures' is not a list"
+        for figure in figures:
+            why = _figure_problem(figure)
+            if why:
+                return f"scenario {index}: {why}"
+    return None
+
+
+def _figure_problem(figure: Any) -> str | None:
+    if not isinstance(figure, dict):
+        return "a figure is not an object"
+    name = figure.get("name")
+    if not isinstance(name, str):
+        return "a figure has no name"
+    for key in ("measured_s", "objective_s"):
+        value = figure.get(key)
+        if value is not None and not _number(value):
+            return f"figure {name[:40]!r}: {key!r} {str(value)[:40]!r} is not a number of seconds"
+    if figure.get("met") not in (None, True, False):
+        return f"figure {name[:40]!r}: 'met' is not true or false"
+    return None
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _iso_time(text: str) -> bool:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return moment.utcoffset() is not None  # records are sorted by time: a naive one cannot be compared
 
 
 def past_result(record: dict[str, Any]) -> RunResult:

@@ -58,7 +58,7 @@ def _sorted(found: list[tuple[str, bytes]]) -> Records:
     for name, raw in found:
         try:
             record = json.loads(raw)
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             problems.append(f"{name}: not JSON")
             continue
         why = record_problem(record)
