@@ -43,7 +43,7 @@ def held_removal(name):
 def scenario(*resources):
     teardown = Teardown(journal, clock, scope="worker-scenario")
     for resource in resources:
-        teardown.announce(resource)
+        teardown.created(teardown.announce(resource))  # created by this run: teardown owns it
     try:
         poll_until(lambda: polling.set(), bool, clock=clock, deadline=600, interval=0.02, what="a long restore")
     except KeyboardInterrupt:
