@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from drtool.reports.history.lock import LocalRunLock, LockHolder, RunLockHeld
+from drtool.reports.history.lock import ForeignLock, LocalRunLock, LockHolder, RunLockHeld
 from drtool.reports.history.store import open_history
 from drtool.sandbox.seed import PRIMARY_REGION
 
@@ -106,11 +106,26 @@ def test_the_holders_budget_sets_when_its_lock_goes_stale():
     assert LockHolder.me("r", "monthly", started, None).stale_after == "2026-11-29T04:00:00+00:00"
 
 
-def test_an_unreadable_lock_is_taken_over_and_a_lock_is_released_only_by_its_holder(tmp_path):
+FOREIGN = {"empty": b"", "not JSON": b"\xff\xfe lock", "another tool's lock": b'{"owner": "terraform", "id": 7}',
+           "a JSON list": b'["aaaa1111"]', "a torn drtool lock": b'{"run_id": "aaaa1111", "pid": 12'}
+
+
+@pytest.mark.parametrize("content", FOREIGN.values(), ids=FOREIGN.keys())
+def test_anything_but_a_drtool_lock_at_the_lock_path_is_refused_and_left_alone(tmp_path, content):
     (tmp_path / "monthly").mkdir()
-    (tmp_path / "monthly" / "lock.json").write_text("")
+    path = tmp_path / "monthly" / "lock.json"
+    path.write_bytes(content)
+    with pytest.raises(ForeignLock) as refused:
+        LocalRunLock(tmp_path / "monthly").acquire(_me(), _now())
+    message = str(refused.value)
+    assert f"{path} holds something that is not a drtool run lock" in message
+    assert "neither overwrites nor deletes it" in message and "remove it yourself" in message
+    assert path.read_bytes() == content
+
+
+def test_a_lock_is_released_only_by_its_holder(tmp_path):
     first = LocalRunLock(tmp_path / "monthly")
-    assert first.acquire(_me("dddd4444"), _now()).startswith("an unreadable lock: not a drtool run lock")
+    assert first.acquire(_me("dddd4444"), _now()) == ""
     # Someone judged it stale and took it over; the first holder, ending, must not remove the new holder's lock.
     _write_lock(tmp_path / "monthly", _me("eeee5555"))
     first.release()
@@ -156,3 +171,19 @@ def test_a_lock_from_a_newer_drtool_is_read_not_judged_unreadable():
     assert LockHolder.from_json(json.dumps(newer).encode()) == holder
     with pytest.raises(ValueError, match="not a drtool run lock"):
         LockHolder.from_json(b'{"run_id": "aaaa1111"}')
+
+
+def test_an_object_that_is_not_a_drtool_lock_at_the_s3_lock_key_is_refused_and_never_written_or_deleted(s3_store, lab):
+    store, s3 = s3_store
+    key = "drills/monthly/lock.json"
+    s3.put_object(Bucket="dr-history", Key=key, Body=b"someone else's object")
+    position = lab.requests.position
+
+    with pytest.raises(ForeignLock, match=r"s3://dr-history/drills/monthly/lock\.json holds something that is not a drtool run lock"):
+        store.lock().acquire(_me(), _now())
+
+    touched = [r for r in lab.requests.since(position) if any(key in target for target in r.targets)]
+    # Only the create-if-absent (If-None-Match: *), which S3 refused: nothing was written, nothing delete-marked.
+    assert [(r.operation, r.status) for r in touched] == [("PutObject", 412)], [str(r) for r in touched]
+    assert s3.get_object(Bucket="dr-history", Key=key)["Body"].read() == b"someone else's object"
+    assert len(s3.list_object_versions(Bucket="dr-history", Prefix=key).get("Versions", [])) <= 1

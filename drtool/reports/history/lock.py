@@ -4,7 +4,9 @@ A scheduler may start a drill twice (a Kubernetes CronJob can), or an engineer
 may start one by hand while the monthly run is on: the second start is refused
 at once, naming the holder. A lock whose holder is surely dead is taken over,
 with a warning: its process is gone (judged only on the holder's own host), or
-it is older than the holder's own drill budget plus a margin.
+it is older than the holder's own drill budget plus a margin. Only a lock drtool
+wrote is ever judged: anything else at the lock's key is refused (ForeignLock)
+and left exactly as it is.
 
 Locally the lock is a file created atomically (a hard link of a fully written,
 O_EXCL-created file, so no reader ever sees it half written); takeovers and
@@ -90,6 +92,19 @@ class RunLockHeld(Exception):
         super().__init__(message)
 
 
+class ForeignLock(RunLockHeld):
+    """Something that is not a drtool run lock is at the lock's key: refused (exit 3), and never written or deleted.
+
+    Only a lock drtool wrote can be judged stale; a file or object drtool cannot read may be anyone's."""
+
+    def __init__(self, drill: str, location: str, why: str):
+        self.holder = None
+        Exception.__init__(self, (
+            f"drill {drill!r} cannot take its run lock: {location} holds something that is {why}. drtool neither "
+            f"overwrites nor deletes it, so this start is refused. Look at what it is; if nothing uses it, remove it "
+            f"yourself (or point the drill's history elsewhere), then start again."))
+
+
 def process_start(pid: int) -> str:
     """The boot id and start tick of a process (Linux), or "" where /proc cannot say."""
     try:
@@ -126,17 +141,18 @@ def stale_reason(holder: LockHolder, now: datetime) -> str | None:
     return None
 
 
-def _judge(raw: bytes, now: datetime) -> tuple[LockHolder | None, str | None]:
-    """The holder a lock names, and why it is stale (None while it may be running)."""
+def _judge(raw: bytes, now: datetime, drill: str, location: str) -> tuple[LockHolder, str | None]:
+    """The holder a lock names, and why it is stale (None while it may be running); ForeignLock if it is not a
+    drtool run lock, which is never taken over."""
     try:
         holder = LockHolder.from_json(raw)
     except ValueError as exc:
-        return None, str(exc)
+        raise ForeignLock(drill, location, str(exc)) from None
     return holder, stale_reason(holder, now)
 
 
-def _taken_over(holder: LockHolder | None, reason: str) -> str:
-    return f"{holder.describe() if holder else 'an unreadable lock'}: {reason}"
+def _taken_over(holder: LockHolder, reason: str) -> str:
+    return f"{holder.describe()}: {reason}"
 
 
 class RunLock(Protocol):
@@ -165,7 +181,7 @@ class LocalRunLock:
             for _ in range(ATTEMPTS):
                 raw = self._read()
                 if raw is not None:  # else released meanwhile
-                    holder, reason = _judge(raw, now)
+                    holder, reason = _judge(raw, now, me.drill, self.location)
                     if reason is None:
                         raise RunLockHeld(me.drill, self.location, holder)
                     self.path.unlink(missing_ok=True)
@@ -236,7 +252,7 @@ class S3RunLock:
             if found is None:
                 continue  # released meanwhile
             raw, etag = found
-            holder, reason = _judge(raw, now)
+            holder, reason = _judge(raw, now, me.drill, self.location)
             if reason is None:
                 raise RunLockHeld(me.drill, self.location, holder)
             # Only if nobody else took it over since it was read.
