@@ -10,6 +10,8 @@ from drtool.core.clock import Clock, clock_from_environment
 from drtool.core.errors import remember_call_region
 from drtool.core.events import SCHEMA_VERSION, GuardRefusal, ListenerFailed, Note, Progress, RunStarted
 from drtool.core.guard import Guard
+from drtool.core.reach import ProcessHooks
+from drtool.core.redact import LogRedaction
 from drtool.core.journal import Journal, new_run_id, runtime_versions
 from drtool.core.registry import families
 from drtool.core.session import SessionFactory
@@ -49,6 +51,8 @@ class DrillRun:
     aws: SessionFactory
     run_id: str
     api_stats: ApiCallStats = field(default_factory=ApiCallStats)
+    process_hooks: ProcessHooks | None = None
+    log_redaction: LogRedaction | None = None
 
     @classmethod
     def start(
@@ -74,6 +78,9 @@ class DrillRun:
             on_refusal=lambda call, message: journal.emit(GuardRefusal(service=call.service, operation=call.operation, region=call.region, reason=message)),
         )
         run.aws.add_client_hook(guard.attach)
+        # Any other botocore client in the process (a step's own boto3.client, ...) goes through the same hooks.
+        run.process_hooks = ProcessHooks(run.aws.client_hooks).install()
+        run.log_redaction = LogRedaction().install()
         drill = loaded.drill
         journal.emit(RunStarted(
             drill=drill.drill,
@@ -93,6 +100,17 @@ class DrillRun:
     @property
     def drill(self):
         return self.loaded.drill
+
+    def end_process_hooks(self) -> None:
+        """The drill is over: clients made from now on (publishing, history, evidence) keep only their own guards."""
+        if self.process_hooks is not None:
+            self.process_hooks.remove()
+
+    def end(self) -> None:
+        """After everything the run writes: stop guarding the process and scrubbing botocore's logs."""
+        self.end_process_hooks()
+        if self.log_redaction is not None:
+            self.log_redaction.remove()
 
 
 @dataclass
