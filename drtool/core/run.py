@@ -78,9 +78,6 @@ class DrillRun:
             on_refusal=lambda call, message: journal.emit(GuardRefusal(service=call.service, operation=call.operation, region=call.region, reason=message)),
         )
         run.aws.add_client_hook(guard.attach)
-        # Any other botocore client in the process (a step's own boto3.client, ...) goes through the same hooks.
-        run.process_hooks = ProcessHooks(run.aws.client_hooks).install()
-        run.log_redaction = LogRedaction().install()
         drill = loaded.drill
         journal.emit(RunStarted(
             drill=drill.drill,
@@ -100,6 +97,15 @@ class DrillRun:
     @property
     def drill(self):
         return self.loaded.drill
+
+    def guard_process(self) -> None:
+        """For the drill's duration: any other botocore client in the process (a step's own `boto3.client`, ...)
+        goes through this run's hooks, and botocore's and urllib3's log records are scrubbed of secrets.
+
+        The plugin calls it once the run starts; a test that drives a DrillRun in its own process does not."""
+        if self.process_hooks is None:
+            self.process_hooks = ProcessHooks(self.aws.client_hooks).install()
+            self.log_redaction = LogRedaction().install()
 
     def end_process_hooks(self) -> None:
         """The drill is over: clients made from now on (publishing, history, evidence) keep only their own guards."""

@@ -173,6 +173,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     records.take_lock(config, loaded, run_id)
     run = DrillRun.start(loaded, journal_dir, run_id=run_id)
     config.stash[RUN_KEY] = run
+    run.guard_process()
     config.add_cleanup(run.end)  # however pytest stops; pytest_sessionfinish ends it first in the normal course
     records.journal_lock(config, run)
     config.stash[NOTES_KEY] = pytest_reports.ScenarioNotes()
