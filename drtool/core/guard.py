@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable
 from drtool.core.errors import InfrastructureError
 from drtool.core.operations import OperationSpec
 from drtool.core.ownership import Ownership, tag_map, tags_prove
+from drtool.core.reach import mark_guarded
 from drtool.core.registry import families
 from drtool.core.tagging import (
     CREATED_BY_KEY,
@@ -124,6 +125,7 @@ class Guard:
             self.check(CallContext(service_id, model.name, region, params))
 
         client.meta.events.register_first(f"before-parameter-build.{client.meta.service_model.service_id.hyphenize()}", check)
+        mark_guarded(client)  # checked already: a drill run's process-wide hook leaves it alone
 
     def check(self, call: CallContext) -> None:
         reason = self.reason_to_refuse(call)

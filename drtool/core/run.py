@@ -10,6 +10,8 @@ from drtool.core.clock import Clock, clock_from_environment
 from drtool.core.errors import remember_call_region
 from drtool.core.events import SCHEMA_VERSION, GuardRefusal, ListenerFailed, Note, Progress, RunStarted
 from drtool.core.guard import Guard
+from drtool.core.reach import ProcessHooks
+from drtool.core.redact import LogRedaction
 from drtool.core.journal import Journal, new_run_id, runtime_versions
 from drtool.core.registry import families
 from drtool.core.session import SessionFactory
@@ -52,6 +54,8 @@ class DrillRun:
     api_stats: ApiCallStats = field(default_factory=ApiCallStats)
     # What this run's create calls confirmed they made: the guard's proof for teardown's deletes.
     ownership: Ownership = field(default_factory=Ownership)
+    process_hooks: ProcessHooks | None = None
+    log_redaction: LogRedaction | None = None
 
     @classmethod
     def start(
@@ -97,6 +101,26 @@ class DrillRun:
     @property
     def drill(self):
         return self.loaded.drill
+
+    def guard_process(self) -> None:
+        """For the drill's duration: any other botocore client in the process (a step's own `boto3.client`, ...)
+        goes through this run's hooks, and botocore's and urllib3's log records are scrubbed of secrets.
+
+        The plugin calls it once the run starts; a test that drives a DrillRun in its own process does not."""
+        if self.process_hooks is None:
+            self.process_hooks = ProcessHooks(self.aws.client_hooks).install()
+            self.log_redaction = LogRedaction().install()
+
+    def end_process_hooks(self) -> None:
+        """The drill is over: clients made from now on (publishing, history, evidence) keep only their own guards."""
+        if self.process_hooks is not None:
+            self.process_hooks.remove()
+
+    def end(self) -> None:
+        """After everything the run writes: stop guarding the process and scrubbing botocore's logs."""
+        self.end_process_hooks()
+        if self.log_redaction is not None:
+            self.log_redaction.remove()
 
 
 @dataclass

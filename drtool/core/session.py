@@ -4,8 +4,11 @@ Standard AWS configuration is honoured as boto3 honours it: the credential
 chain, AWS_PROFILE, region settings, AWS_ENDPOINT_URL and the per-service
 AWS_ENDPOINT_URL_<SERVICE>. A drill may add a profile and a role to assume.
 Every client gets botocore's retry mode for throttling and transient errors,
-and every client passes through the hooks registered here (the guard among
-them), so no code path reaches AWS around them.
+and every client this factory makes passes through the hooks registered here
+(the guard among them). A client made any other way while a drill runs,
+`factory.session.client(...)` included, gets the run's hooks from the
+process-wide hook in drtool.core.reach, so no botocore client reaches AWS
+around the guard.
 """
 
 from __future__ import annotations

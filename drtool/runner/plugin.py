@@ -173,6 +173,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     records.take_lock(config, loaded, run_id)
     run = DrillRun.start(loaded, journal_dir, run_id=run_id)
     config.stash[RUN_KEY] = run
+    run.guard_process()
+    config.add_cleanup(run.end)  # however pytest stops; pytest_sessionfinish ends it first in the normal course
     records.journal_lock(config, run)
     config.stash[NOTES_KEY] = pytest_reports.ScenarioNotes()
     run.journal.listeners.append(config.stash[NOTES_KEY])
@@ -424,6 +426,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     run.journal.emit(ApiCalls(**run.api_stats.snapshot()))
     run.journal.emit(RunFinished(pytest_exit=int(exitstatus), interrupted=interrupted))
+    run.end_process_hooks()  # what follows makes drtool's own clients, each with its own guard
     result = summarize(run.journal.records)  # from memory: the file may have stopped at a full disk
     option = session.config.getoption
     junit_path = option("drill_junit")
@@ -448,6 +451,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         records.record_history(session.config, run)  # last, so the record holds any evidence error
     finally:
         run.journal.close()
+        run.end()
 
 
 def _report_dir(config: pytest.Config) -> Path | None:

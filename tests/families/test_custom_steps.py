@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from drtool.cli import app
 from tests.families.test_toy_family import drtool, toy_registered  # noqa: F401 - a fixture
-from tests.helpers import REPO, TOY_FAMILIES_ENV, drill_resources, finish_drill, start_drill
+from tests.helpers import REPO, TOY_FAMILIES_ENV, drill_resources, finish_drill, production_untouched, start_drill
 
 CUSTOM_DRILL = REPO / "tests" / "families" / "custom_steps" / "custom.yaml"
 CUSTOM_STEP = "Then the drill parameter carries this run's tags"
@@ -127,3 +127,27 @@ def test_a_skip_verdict_is_reported_as_skipped_with_its_reason(lab, tmp_path):
     assert (recorded["status"], recorded["traceback"]) == ("skipped", "")
     assert "0 met, 0 failed, 0 errors, 1 skipped" in outcome.output
     assert drill_resources(lab) == [], "a skipped scenario still tears down what it created"
+
+
+def test_every_client_a_custom_step_builds_is_guarded(lab, tmp_path):
+    """Issue 16 part 3: run.aws.session, .resource, as_role(...).session, boto3.client/resource/Session and a raw
+    botocore session, and a client made before the run: each refused, nothing sent to production, the drill not MET."""
+    drill = yaml.safe_load(CUSTOM_DRILL.read_text())
+    drill["features"] = [str(CUSTOM_DRILL.parent / "reach.feature")]
+    drill["steps"] = ["tests.families.custom_steps.reach"]
+    path = tmp_path / "drill.yaml"
+    path.write_text(yaml.safe_dump(drill, sort_keys=False))
+
+    with production_untouched(lab):
+        outcome = finish_drill(start_drill(lab, tmp_path, drill=path, env=TOY_FAMILIES_ENV), tmp_path)
+
+    tried = {line.split(": ", 1)[0].removeprefix("reach "): line.split(": ", 1)[1]
+             for line in outcome.verdicts() if line.startswith("reach ")}
+    assert len(tried) == 13, outcome.output
+    assert {name: result for name, result in tried.items() if result != "refused"} == {}
+    refused = [r for r in outcome.journal if r["event"] == "guard-refused"]
+    assert {(r["service"], r["operation"]) for r in refused} == {("s3", "PutObject"), ("rds", "AddTagsToResource")}
+    assert len(refused) == 14, "each attempt, and the second scenario's"
+    assert outcome.exit_code == 3, outcome.output
+    statuses = sorted(r["status"] for r in outcome.journal if r["event"] == "test-outcome" and r["phase"] == "call")
+    assert "error" in statuses, statuses
