@@ -12,11 +12,15 @@ reports every failure; it never hides one.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
+
+from botocore.exceptions import ClientError
 
 from drtool.core.clock import Clock, Stopwatch, format_duration, poll_until
 from drtool.core.errors import describe_error
+from drtool.core.guard import GuardRefused
 from drtool.core.events import (
     ResourceCreated,
     ResourceCreating,
@@ -52,6 +56,9 @@ class TrackedResource:
     # For an unconfirmed resource: True only if its tags in AWS prove it is this run's.
     verify: Callable[[], bool] | None = None
     confirmed: bool = False
+    # AWS (or the guard) answered the create with a refusal: it made nothing, so a resource of this name is
+    # someone else's, even one tagged with this run id (a retried CI job that reuses its pipeline's id).
+    refused: bool = False
 
     def record(self) -> dict[str, object]:
         return {"kind": self.kind, "identifier": self.identifier, "region": self.region, "target": self.target, "arn": self.arn}
@@ -81,6 +88,23 @@ class Teardown:
             self.ownership.confirm(resource.service, resource.region, resource.identifier)
         self.journal.emit(ResourceCreated(scope=self.scope, **resource.record(), details=details))
 
+    @contextmanager
+    def creating(self, resource: TrackedResource) -> Iterator[TrackedResource]:
+        """Around the create call: a refusal marks the resource as never this run's, so teardown leaves it.
+
+        Only an answer that says nothing was made counts (the guard's refusal, an AWS error below HTTP 500); a
+        lost response or a server error leaves the outcome unknown, and then only the tags can prove it ours.
+        """
+        try:
+            yield resource
+        except GuardRefused:
+            resource.refused = True
+            raise
+        except ClientError as exc:
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500) < 500:
+                resource.refused = True
+            raise
+
     @property
     def pending(self) -> list[TrackedResource]:
         return list(self._stack)
@@ -99,7 +123,7 @@ class Teardown:
                 resource = self._stack[-1]
                 watch = Stopwatch.start(self.clock)
                 try:
-                    if not resource.confirmed and not (resource.verify is not None and resource.verify()):
+                    if not resource.confirmed and (resource.refused or resource.verify is None or not resource.verify()):
                         self._stack.pop()
                         self.journal.emit(ResourceDeleted(scope=self.scope, existed=False, duration_s=0.0, unconfirmed=True, **resource.record()))
                         self.results.append({**resource.record(), "deleted": False, "unconfirmed": True})

@@ -16,6 +16,8 @@ from tests.helpers import client, drill_file, finish_drill, start_drill
 
 RUN_ID = "prod1"
 OTHER_RUN = [{"Key": "created-by", "Value": "drtool"}, {"Key": "drtool:run-id", "Value": "other"}]
+# An earlier attempt of the same pipeline: tagged exactly as this run tags, so only the refused create tells them apart.
+EARLIER_ATTEMPT = [{"Key": "created-by", "Value": "drtool"}, {"Key": "drtool:run-id", "Value": RUN_ID}]
 
 
 def preexisting_instance(lab, tags) -> str:
@@ -46,7 +48,7 @@ def mutations_naming(lab, position: int, name: str) -> list[str]:
     return [str(r) for r in lab.requests.since(position) if name in r.targets and not r.operation.startswith(("Describe", "List"))]
 
 
-@pytest.mark.parametrize("tags", [[], OTHER_RUN], ids=["untagged", "another-runs"])
+@pytest.mark.parametrize("tags", [[], OTHER_RUN, EARLIER_ATTEMPT], ids=["untagged", "another-runs", "an-earlier-attempts"])
 @pytest.mark.parametrize("kind", ["instance", "snapshot-copy"])
 def test_a_colliding_drill_name_is_an_error_and_the_resource_is_left(lab, tmp_path, kind, tags):
     if kind == "instance":

@@ -190,17 +190,18 @@ def start_recovery(ctx: RdsDrillContext, name: str, target: RdsInstanceTarget, p
         )
     )
     recovery.restore_requested_at = ctx.clock.now()
-    created = actions.restore_instance(
-        ctx.rds_dr,
-        identifier=recovery.instance_id,
-        snapshot=recovery.restore_snapshot,
-        instance_class=target.restore.instance_class,
-        subnet_group=target.restore.subnet_group,
-        security_group_ids=security_groups,
-        tags=tags,
-        parameter_group=target.restore.parameter_group,
-        option_group=target.restore.option_group,
-    )
+    with ctx.teardown.creating(instance):
+        created = actions.restore_instance(
+            ctx.rds_dr,
+            identifier=recovery.instance_id,
+            snapshot=recovery.restore_snapshot,
+            instance_class=target.restore.instance_class,
+            subnet_group=target.restore.subnet_group,
+            security_group_ids=security_groups,
+            tags=tags,
+            parameter_group=target.restore.parameter_group,
+            option_group=target.restore.option_group,
+        )
     ctx.teardown.created(instance, arn=created.get("DBInstanceArn"), status=created.get("DBInstanceStatus"))
     ctx.progress(f"restoring {recovery.instance_id} from {point.snapshot.identifier}")
     return recovery
@@ -248,15 +249,16 @@ def _copy_across(
             verify=lambda: tagged_for_run(_describe_raw_snapshot(ctx.rds_dr, copy_id), ctx.run_id, copy_id),
         )
     )
-    created = actions.copy_snapshot(
-        ctx.rds_dr,
-        source_arn=point.snapshot.arn,
-        source_region=ctx.primary_region,
-        target_identifier=copy_id,
-        kms_key_id=dr_key["Arn"],
-        tags=tags,
-        option_group=target.restore.option_group,
-    )
+    with ctx.teardown.creating(copy):
+        created = actions.copy_snapshot(
+            ctx.rds_dr,
+            source_arn=point.snapshot.arn,
+            source_region=ctx.primary_region,
+            target_identifier=copy_id,
+            kms_key_id=dr_key["Arn"],
+            tags=tags,
+            option_group=target.restore.option_group,
+        )
     ctx.teardown.created(copy, arn=created.get("DBSnapshotArn"))
     ctx.progress(f"copying {point.snapshot.identifier} to {ctx.dr_region}")
     finished = poll_until(
