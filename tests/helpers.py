@@ -88,8 +88,10 @@ def drill_resources(lab: Lab) -> list[str]:
     return found
 
 
-def production_state(lab: Lab) -> dict[str, str]:
-    """The state of what a drill could change in production: instances, snapshots and keys, each with its status."""
+def production_state(lab: Lab, *, drill_named: bool = False) -> dict[str, str]:
+    """The state of what a drill could change in production: instances, snapshots and keys, each with its status.
+
+    With `drill_named`, drill-named resources too (those that exist before a run are not its own)."""
     state: dict[str, str] = {}
     for region in (PRIMARY_REGION, DR_REGION):
         rds = client(lab, "rds", region)
@@ -102,24 +104,27 @@ def production_state(lab: Lab) -> dict[str, str]:
         for alias in kms.list_aliases()["Aliases"]:
             if "TargetKeyId" in alias and not alias["AliasName"].startswith("alias/aws/"):
                 state[f"{region} key {alias['AliasName']}"] = kms.describe_key(KeyId=alias["TargetKeyId"])["KeyMetadata"]["KeyState"]
-    return {name: status for name, status in state.items() if not name.split(" ", 2)[2].startswith(NAME_PREFIX)}
+    return {name: status for name, status in state.items() if drill_named or not name.split(" ", 2)[2].startswith(NAME_PREFIX)}
 
 
 @contextmanager
 def production_untouched(lab: Lab) -> Iterator[None]:
-    """Fails unless, during the block, no mutating request named a production resource and none that existed changed.
+    """Fails unless, during the block, no mutating request named a resource that existed before it, and none changed.
+
+    A drill-named resource that existed before the block counts as production: the run did not create it.
 
     The request log is the proof; the state comparison catches what no request names (a side effect).
     Resources that appear during the block (the world's nightly backups) are production working, not a change.
     """
     position = lab.requests.position
-    names_before = lab.production_names()
-    before = production_state(lab)
+    # What exists now is not the block's to change, drill-named or not: a name prefix proves no ownership.
+    names_before = lab.production_names(drill_named=True)
+    before = production_state(lab, drill_named=True)
     yield
     production = ProductionNames(names_before.names | lab.production_names().names, names_before.buckets)
     touched = [str(request) for request in touches(lab.requests.since(position), production)]
     assert touched == [], "mutating requests named production resources"
-    after = production_state(lab)
+    after = production_state(lab, drill_named=True)
     changed = {name: f"{status} -> {after.get(name, 'gone')}" for name, status in before.items() if after.get(name) != status}
     assert changed == {}, "production resources changed"
 

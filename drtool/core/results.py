@@ -183,7 +183,8 @@ class RunResult:
             return ExitCode.FAILED
         if self.interrupted or counts[INTERRUPTED]:
             return ExitCode.INTERRUPTED
-        if counts[ERROR] or self.run_errors or self.leftovers:
+        # A refused call means the drill tried to change what it does not own: never MET, even if a step caught it.
+        if counts[ERROR] or self.run_errors or self.leftovers or self.guard_refusals:
             return ExitCode.COULD_NOT_RUN
         if not self.tests:
             return ExitCode.COULD_NOT_RUN

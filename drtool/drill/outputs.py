@@ -13,6 +13,7 @@ from typing import Annotated, Any, Iterator
 from pydantic import AfterValidator, Field
 
 from drtool.core.model import KmsKey, Region, Strict, kms_key_region
+from drtool.core.tagging import CANARY_PREFIX, EVIDENCE_PREFIX
 
 # S3's rules for general purpose bucket names: 3 to 63 lowercase letters, digits, dots and hyphens, not like an IP.
 _BUCKET = re.compile(r"^(?!xn--)(?!sthree-)(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)(?!.*-s3alias$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -101,12 +102,40 @@ class EvidenceUpload(Strict):
 
 
 def store_problems(drill: Any) -> Iterator[tuple[tuple[Any, ...], str]]:
-    """A KMS key given as an ARN must be in the evidence bucket's region: S3 uses only keys of its own region."""
+    """Where the history and the evidence go: never where the drill reads production or cleanup deletes; and a KMS
+    key given as an ARN must be in the evidence bucket's region: S3 uses only keys of its own region."""
+    if drill.history is not None:
+        yield from _placement_problems(drill, ("history", "s3"), "the run history", drill.history.bucket,
+                                       drill.history.prefix + f"{drill.drill}/")
     evidence = drill.evidence
     if evidence is None:
         return
+    yield from _placement_problems(drill, ("evidence", "prefix" if evidence.prefix else "bucket"), "the evidence",
+                                   evidence.bucket, evidence.prefix + EVIDENCE_PREFIX)
     region = evidence.region or drill.primary_region
     key_region = kms_key_region(evidence.kms_key)
     if key_region is not None and key_region != region:
         yield (("evidence", "kms_key"), f"the key is in {key_region}, but the evidence bucket is in {region}; "
                                          "S3 encrypts only with a key of the bucket's region")
+
+
+def _overlap(a: str, b: str) -> bool:
+    return a.startswith(b) or b.startswith(a)
+
+
+def _placement_problems(drill: Any, location: tuple[Any, ...], what: str, bucket: str, written: str
+                        ) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Records written where a target's drill reads production would change what it audits (and replicate);
+    records under the canary prefix would be deleted by `drtool cleanup`."""
+    if _overlap(written, CANARY_PREFIX):
+        yield (location, f"{what} would be written under s3://{bucket}/{written}, inside {CANARY_PREFIX}, "
+                         f"where drtool cleanup deletes; give it a prefix outside {CANARY_PREFIX}")
+        return
+    for name, target in drill.targets.items():
+        read = getattr(getattr(target, "audit", None), "prefix", None)
+        buckets = [getattr(target, field, None) for field in ("source_bucket", "replica_bucket")]
+        if read is None or bucket not in buckets or not _overlap(written, read):
+            continue
+        yield (location, f"{what} would be written under s3://{bucket}/{written}, which target {name!r} reads as "
+                         f"production (s3://{bucket}/{read}); keep it in a bucket or prefix the drill does not read")
+        return

@@ -115,11 +115,14 @@ class Lab:
             self.enforce_iam = enforce_iam
         self._build_world(self.faults)
 
-    def production_names(self) -> ProductionNames:
-        """Everything the world holds now that no drill made: what a drill must never change."""
+    def production_names(self, *, drill_named: bool = False) -> ProductionNames:
+        """Everything the world holds now that no drill made: what a drill must never change.
+
+        With `drill_named`, drill-named resources too: before a run, one that merely looks like drtool's is not
+        the run's own, and must be as safe from it as production."""
         assert self.world is not None, "the lab is not running"
         with self.world.lock:
-            return production_names()
+            return production_names(drill_named=drill_named)
 
     def stop(self) -> None:
         global _active_lab

@@ -696,7 +696,7 @@ def snapshot_ids(instance: str, region: str) -> list[str]:
     return [s.db_snapshot_identifier for s in sorted(snapshots, key=lambda s: s.created, reverse=True)]
 
 
-def production_names() -> ProductionNames:
+def production_names(*, drill_named: bool = False) -> ProductionNames:
     """Names, ids and ARNs of every resource in the world that is not drill-named (see `drtool.sandbox.requests`)."""
     from moto.iam.models import iam_backends
     from moto.kms.models import kms_backends
@@ -717,5 +717,6 @@ def production_names() -> ProductionNames:
                 names.update((group.id, group.name))
     for role in iam_backends[ACCOUNT_ID]["aws"].roles.values():
         names.update((role.name, role.arn))
-    names = {name for name in names if not name.lower().startswith(NAME_PREFIX)}
+    if not drill_named:
+        names = {name for name in names if not name.lower().startswith(NAME_PREFIX)}
     return ProductionNames(frozenset(names), frozenset(s3_backends[ACCOUNT_ID]["aws"].buckets))

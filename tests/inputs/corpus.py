@@ -235,6 +235,17 @@ drill("trailing-dash", "names", "{drill}:19: targets 'orders-db' and 'orders-db-
       text=BASE.split("  orders-data:")[0] + TWIN.replace("orders-db:", "orders-db-:", 1))
 
 
+# --- where the history and the evidence may go ------------------------------------------------------
+
+drill("history-in-a-drilled-bucket", "stores", "{drill}:29: the run history would be written under s3://orders-data-eu-west-1/dr/corpus/, which target 'orders-data' reads as production (s3://orders-data-eu-west-1/); keep it in a bucket or prefix the drill does not read",
+      text=BASE + "history:\n  s3: s3://orders-data-eu-west-1/dr/\n")
+drill("history-under-the-canary-prefix", "stores", "{drill}:29: the run history would be written under s3://acme-dr-records/drtool-canary/corpus/, inside drtool-canary/, where drtool cleanup deletes; give it a prefix outside drtool-canary/",
+      text=BASE + "history:\n  s3: s3://acme-dr-records/drtool-canary/\n")
+drill("evidence-in-the-replica", "stores", "{drill}:29: the evidence would be written under s3://orders-data-dr-eu-central-1/drtool-evidence/, which target 'orders-data' reads as production (s3://orders-data-dr-eu-central-1/); keep it in a bucket or prefix the drill does not read",
+      text=BASE + "evidence:\n  bucket: orders-data-dr-eu-central-1\n  kms_key: alias/dr-evidence\n  region: eu-central-1\n")
+drill("evidence-under-the-canary-prefix", "stores", "{drill}:30: the evidence would be written under s3://acme-dr-records/drtool-canary/drtool-evidence/, inside drtool-canary/, where drtool cleanup deletes; give it a prefix outside drtool-canary/",
+      text=BASE + "evidence:\n  bucket: acme-dr-records\n  prefix: drtool-canary/\n  kms_key: alias/dr-evidence\n")
+
 # --- features ------------------------------------------------------------------------------------
 
 drill("typo-dir", "feature", "{drill}:5: feature file 'typo-dir/rds_restore.feature' not found next to the drill file, nor a bare name of a family's feature (" + FEATURES + ")",
