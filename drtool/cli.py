@@ -225,6 +225,12 @@ def run(
 
         drill_file = sandbox_drill()
     loaded = _check(drill_file, problems, tags=tags if not _tag_problems(tags) else None)
+    from drtool.runner.locations import output_clobbers
+
+    clobbers = output_clobbers(loaded, files={"--junit-xml": junit_xml, "--cucumber-json": cucumber_json},
+                               report_dir=("--report-dir", report_dir), evidence=("--evidence", evidence))
+    if clobbers:
+        _fail_problems(str(drill_file), clobbers)
     from drtool.reports.junit import JUnitOptions
     from drtool.runner.run import ReportFiles, RunOutputs, run_drill
 

@@ -52,16 +52,30 @@ def _files(sources: Iterable[Path]) -> list[tuple[Path, str]]:
     return found
 
 
+def _bundle_names(home: Path, sources: list[Path]) -> dict[str, Path]:
+    """Name in the bundle -> the file it copies. Reports from different places that share names (`--junit-xml
+    out/junit.xml` beside a report directory's own junit.xml) are kept apart: the later one in a folder of its own."""
+    entries: dict[str, Path] = {}
+    for source in sources:
+        files = _files([source])
+        inside = [(path, path.relative_to(home).as_posix()) for path, _ in files if path.is_relative_to(home)]
+        entries.update((name, path) for path, name in inside)  # already in the bundle: hashed where it is
+        outside = [(path, name) for path, name in files if not path.is_relative_to(home)]
+        label = (source.name if source.is_dir() else source.parent.name) or "reports"  # out/rep: rep/; out/junit.xml: out/
+        folder, number = "", 1
+        while any(entries.get(folder + name, path) != path for path, name in outside):
+            number += 1
+            folder = f"{label}/" if number == 2 else f"{label}-{number}/"
+        entries.update((folder + name, path) for path, name in outside)
+    return entries
+
+
 def build_bundle(journal: Path, directory: Path, reports: Iterable[Path] = (), *, drill: str, run_id: str) -> dict[str, Any]:
     """Bundle the journal and the reports (files, or directories of them) in `directory`; returns the manifest."""
     directory.mkdir(parents=True, exist_ok=True)
     home = directory.resolve()
-    entries: dict[str, Path] = {}  # name in the bundle -> where it came from
-    for source, name in _files([journal, *reports]):
-        if source.is_relative_to(home):
-            name = source.relative_to(home).as_posix()  # already in the bundle: hashed where it is
-        if entries.setdefault(name, source) != source:
-            raise ValueError(f"two files would be {name} in the bundle: {entries[name]} and {source}")
+    entries = _bundle_names(home, [journal, *reports])  # planned whole before anything is copied
+    for name, source in entries.items():
         if not source.is_relative_to(home):
             (home / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, home / name)

@@ -53,7 +53,7 @@ from drtool.reports.markdown import STEP_SUMMARY_ENV, append_step_summary
 from drtool.reports.report_set import write_report_set
 from drtool.runner import records
 from drtool.runner import pytest_reports
-from drtool.runner.locations import report_path
+from drtool.runner.locations import output_clobbers, report_path
 
 RUN_KEY = pytest.StashKey[DrillRun]()
 LOADED_KEY = pytest.StashKey[LoadedDrill]()
@@ -125,6 +125,12 @@ def pytest_configure(config: pytest.Config) -> None:
         loaded = check_drill_file(Path(path))
     except DrillFileError as exc:
         problems.extend(exc.problems)
+    else:
+        evidence = config.getoption("drill_evidence", None)
+        problems += output_clobbers(
+            loaded, files={"--drill-junit": Path(junit_path) if junit_path else None,
+                           "--drill-cucumber-json": Path(cucumber_path) if cucumber_path else None},
+            report_dir=("--drill-report-dir", _report_dir(config)), evidence=("--drill-evidence", Path(evidence) if evidence else None))
     if problems:
         raise pytest.UsageError("invalid drill input:\n" + "\n".join(str(problem) for problem in problems)) from None
     # The drill file's own step modules: known only now, after option parsing, and still in time for collection.

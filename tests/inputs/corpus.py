@@ -337,6 +337,16 @@ for id, value in [("negative", "-1"), ("too-big", "70000"), ("huge", "9999999999
 command("serve-port-busy", "options", ("sandbox", "serve", "--port", "{busy_port}"), "option --port: cannot listen on 127.0.0.1:{busy_port}: Address already in use")
 command("serve-unknown-fault", "options", ("sandbox", "serve", "--fault", "nope"), "option --fault: unknown fault(s) nope; valid faults: ...")
 
+# Outputs never overwrite inputs or each other (checked once the drill file names its features).
+command("junit-over-the-drill-file", "options", ("run", "{drill}", "--junit-xml", "{drill}"),
+        "option --junit-xml: {drill} is the drill file; an output never overwrites an input")
+command("junit-over-a-bundled-feature", "options", ("run", "{drill}", "--junit-xml", str(REPO / "features" / "rds_restore.feature")),
+        f"option --junit-xml: {REPO / 'features' / 'rds_restore.feature'} is the feature rds_restore.feature; an output never overwrites an input")
+command("cucumber-over-the-junit", "options", ("run", "{drill}", "--junit-xml", "{tmp}/out.xml", "--cucumber-json", "{tmp}/out.xml"),
+        "option --cucumber-json: {tmp}/out.xml is also written by --junit-xml")
+command("report-dir-over-the-junit", "options", ("run", "{drill}", "--junit-xml", "{tmp}/junit.xml", "--report-dir", "{tmp}"),
+        "option --report-dir: {tmp}/junit.xml is also written by --junit-xml")
+
 # --- publish: where the results go after the run -------------------------------------------------------
 
 def publish(id: str, block: str, expect: str) -> None:
