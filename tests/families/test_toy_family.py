@@ -131,4 +131,7 @@ def test_the_guard_protects_it(toy_registered):
     assert "not a drill resource" in refusal("DeleteParameter", Name="/prod/orders/db-url")
     assert "never changes" in refusal("LabelParameterVersion", Name=resource_name(KILLED, "settings"))
     guard.check(CallContext("ssm", "PutParameter", DR_REGION, {"Name": resource_name(KILLED, "settings"), "Tags": tags}))
+    # A drill-shaped name proves nothing: a delete needs this run's confirmed creation (or tags read back from AWS).
+    assert "not created by this run" in refusal("DeleteParameter", Name=resource_name(KILLED, "settings"))
+    guard.ownership.confirm("ssm", DR_REGION, resource_name(KILLED, "settings"))
     guard.check(CallContext("ssm", "DeleteParameter", DR_REGION, {"Name": resource_name(KILLED, "settings")}))

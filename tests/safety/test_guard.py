@@ -98,7 +98,9 @@ def test_s3_writes_only_under_the_canary_prefix(lab, guarded):
     assert sent == []
     s3.put_object(Bucket=SOURCE_BUCKET, Key=f"{CANARY_PREFIX}{RUN_ID}/probe", Body=b"canary")
     after = {o["Key"] for o in s3.list_objects_v2(Bucket=SOURCE_BUCKET).get("Contents", [])}
-    assert after - before == {f"{CANARY_PREFIX}{RUN_ID}/probe"}
+    # The world's own application writes its exports meanwhile; of what the guarded client sent, only the canary landed.
+    assert "exports/orders.csv" not in after
+    assert {key for key in after - before if key.startswith(CANARY_PREFIX)} == {f"{CANARY_PREFIX}{RUN_ID}/probe"}
 
 
 def test_changes_to_keys_and_policies_are_refused(lab, guarded):

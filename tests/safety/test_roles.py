@@ -52,8 +52,9 @@ def test_a_role_with_only_a_read_can_read_and_is_denied_a_write(lab, target):
     production = as_reader.client("rds", PRIMARY_REGION).describe_db_instances()["DBInstances"]
     assert ORDERS_DB in {i["DBInstanceIdentifier"] for i in production}
     rds = as_reader.client("rds", DR_REGION)
-    # A drill-named delete passes the guard, so the refusal is IAM's: the drill's own principal gets NotFound instead.
+    # A delete of what this run created passes the guard, so the refusal is IAM's: the drill's own principal gets NotFound.
     drill_named = f"drtool-{target.run.run_id}-orders-db"
+    target.run.ownership.confirm("rds", DR_REGION, drill_named)
     with pytest.raises(rds.exceptions.ClientError) as denied:
         rds.delete_db_instance(DBInstanceIdentifier=drill_named, SkipFinalSnapshot=True)
     assert denied.value.response["Error"]["Code"] == "AccessDenied"

@@ -65,7 +65,7 @@ def record_problem(record: Any) -> str | None:
     if not isinstance(record, dict):
         return "not a JSON object"
     if not _integer(record.get("schema")) or record["schema"] > HISTORY_SCHEMA:
-        return f"history schema {str(record.get('schema'))[:40]!r}, which this drtool does not read (it reads {HISTORY_SCHEMA})"
+        return f"history schema {str(record.get('schema'))[:40]}, which this drtool does not read (it reads {HISTORY_SCHEMA})"
     for key in ("run_id", "drill", "recorded_at"):
         if not isinstance(record.get(key), str):
             return f"no {key!r}"
