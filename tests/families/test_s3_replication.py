@@ -107,9 +107,11 @@ def test_cleanup_removes_the_canaries_a_killed_run_left_in_both_buckets(lab: Lab
 
     killed = f"{CANARY_PREFIX}a9e13ee0/{TARGET}/000-1024B"
     source = client(lab, "s3", PRIMARY_REGION)
-    source.put_object(Bucket=SOURCE_BUCKET, Key=killed, Body=b"1")
+    # Canaries carry the drill's tags (canary.write_canaries); cleanup deletes only versions whose tags prove it.
+    tagging = "created-by=drtool&drtool:run-id=a9e13ee0"
+    source.put_object(Bucket=SOURCE_BUCKET, Key=killed, Body=b"1", Tagging=tagging)
     source.create_multipart_upload(Bucket=SOURCE_BUCKET, Key=killed)  # a multipart canary cut short
-    client(lab, "s3", DR_REGION).put_object(Bucket=REPLICA_BUCKET, Key=killed, Body=b"1")
+    client(lab, "s3", DR_REGION).put_object(Bucket=REPLICA_BUCKET, Key=killed, Body=b"1", Tagging=tagging)
     with production_untouched(lab):
         done = subprocess.run([sys.executable, "-m", "drtool.cli", "cleanup", str(s3_drill(tmp_path)), "--yes"],
                               env=lab_env(lab, tmp_path), capture_output=True, text=True, timeout=120)
