@@ -157,6 +157,7 @@ def find_recovery_point(ctx: RdsDrillContext, name: str, target: RdsInstanceTarg
     dr(probes.resolve_security_groups),
     dr("_copy_across", only_if="no snapshot of the source instance is in the DR region"),
     dr(actions.restore_instance),
+    dr(probes.describe_instance, teardown=True),  # an unconfirmed restore's tags, before teardown may delete it
     dr("remove_instance", teardown=True),
 )
 def start_recovery(ctx: RdsDrillContext, name: str, target: RdsInstanceTarget, point: RecoveryPoint) -> Recovery:
