@@ -53,8 +53,10 @@ def test_the_manifest_names_every_file_with_its_sha256_and_size(tmp_path):
     manifest = build_bundle(journal, bundle, [reports], drill=DRILL, run_id="0a1b2c3d")
 
     assert (manifest["drill"], manifest["run_id"], manifest["schema"]) == (DRILL, "0a1b2c3d", 1)
+    # A report directory goes in a folder of its own name, so its junit.xml never meets another.
     assert [f["path"] for f in manifest["files"]] == [
-        "20260105T031700Z-0a1b2c3d.jsonl", "assets/chart.svg", "junit.xml", "report.html", "summary.json"]
+        "20260105T031700Z-0a1b2c3d.jsonl", "reports/assets/chart.svg", "reports/junit.xml", "reports/report.html",
+        "reports/summary.json"]
     for entry in manifest["files"]:
         content = (bundle / entry["path"]).read_bytes()
         assert entry["sha256"] == hashlib.sha256(content).hexdigest() and entry["size"] == len(content)
@@ -62,9 +64,9 @@ def test_the_manifest_names_every_file_with_its_sha256_and_size(tmp_path):
     assert json.loads((bundle / MANIFEST).read_text()) == manifest
     assert verify_bundle(bundle) == []
 
-    (bundle / "report.html").write_text("<html>edited</html>")
-    (bundle / "summary.json").unlink()
-    assert verify_bundle(bundle) == ["report.html: differs from the manifest", "summary.json: missing"]
+    (bundle / "reports" / "report.html").write_text("<html>edited</html>")
+    (bundle / "reports" / "summary.json").unlink()
+    assert verify_bundle(bundle) == ["reports/report.html: differs from the manifest", "reports/summary.json: missing"]
 
 
 def test_a_bundle_in_the_report_directory_hashes_the_reports_where_they_are(tmp_path):
