@@ -13,6 +13,7 @@ from typing import Annotated, Any, Iterator
 from pydantic import AfterValidator, Field
 
 from drtool.core.model import KmsKey, Region, Strict, kms_key_region
+from drtool.core.tagging import CANARY_PREFIX, EVIDENCE_PREFIX
 
 # S3's rules for general purpose bucket names: 3 to 63 lowercase letters, digits, dots and hyphens, not like an IP.
 _BUCKET = re.compile(r"^(?!xn--)(?!sthree-)(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)(?!.*-s3alias$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -101,12 +102,35 @@ class EvidenceUpload(Strict):
 
 
 def store_problems(drill: Any) -> Iterator[tuple[tuple[Any, ...], str]]:
-    """A KMS key given as an ARN must be in the evidence bucket's region: S3 uses only keys of its own region."""
+    """Where the history and the evidence go must be drtool's own keys; an evidence key given as an ARN must be in the
+    evidence bucket's region: S3 uses only keys of its own region."""
+    if drill.history is not None:
+        where = f"the history (s3://{drill.history.bucket}/{drill.history.prefix}{drill.drill}/)"
+        yield from ((("history",), problem) for problem in
+                    _place_problems(drill, drill.history.bucket, f"{drill.history.prefix}{drill.drill}/", where))
     evidence = drill.evidence
     if evidence is None:
         return
+    written = f"{evidence.prefix}{EVIDENCE_PREFIX}"
+    yield from ((("evidence",), problem) for problem in
+                _place_problems(drill, evidence.bucket, written, f"the evidence (s3://{evidence.bucket}/{written})"))
     region = evidence.region or drill.primary_region
     key_region = kms_key_region(evidence.kms_key)
     if key_region is not None and key_region != region:
         yield (("evidence", "kms_key"), f"the key is in {key_region}, but the evidence bucket is in {region}; "
                                          "S3 encrypts only with a key of the bucket's region")
+
+
+def _place_problems(drill: Any, bucket: str, written: str, where: str) -> Iterator[str]:
+    """Keys drtool writes under `written` in `bucket` must not be keys a target reads as production data (the audit
+    would count drtool's records as production objects, and a drill would mix its own files into what it judges), nor
+    canary keys, which drills and `drtool cleanup` delete."""
+    if written.startswith(CANARY_PREFIX):
+        yield f"{where} is under {CANARY_PREFIX}, where drills and drtool cleanup delete; give another prefix"
+        return
+    for name, target in drill.targets.items():
+        for read_bucket, read_prefix, what in getattr(target, "read_locations", lambda: ())():
+            if read_bucket == bucket and (written.startswith(read_prefix) or read_prefix.startswith(written)):
+                yield (f"{where} is in what target {name!r} reads as production data ({what}); "
+                       "give a bucket or prefix the drill does not read")
+                return

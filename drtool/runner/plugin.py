@@ -43,6 +43,7 @@ from drtool.core.verdicts import FINDING, Outcome, Verdict, VerdictReached, verd
 from drtool.drill.step_library import step_modules
 from drtool.drill.target_steps import EACH_TARGET_STEP, NAMED_TARGET_STEP
 from drtool.core.inputs import output_dir_problems, output_file_problems, run_id_problems
+from drtool.runner.output_paths import RunPaths, run_path_problems
 from drtool.drill.file import LoadedDrill
 from drtool.drill.validate import check_drill_file
 from drtool.reports import cucumber, junit
@@ -121,10 +122,16 @@ def pytest_configure(config: pytest.Config) -> None:
     publish_options = PublishOptions(config.getoption("drill_cloudwatch_namespace"), config.getoption("drill_pushgateway"),
                                      config.getoption("drill_sns_topic"), bool(config.getoption("drill_no_publish")))
     problems += publish_options.problems(PUBLISH_OPTION_NAMES)
+    loaded = None
     try:
         loaded = check_drill_file(Path(path))
     except DrillFileError as exc:
         problems.extend(exc.problems)
+    evidence = config.getoption("drill_evidence")
+    problems += run_path_problems(Path(path), loaded, RunPaths(
+        ("--drill-junit", Path(junit_path) if junit_path else None),
+        ("--drill-cucumber-json", Path(cucumber_path) if cucumber_path else None),
+        ("--drill-report-dir", _report_dir(config)), ("--drill-evidence", Path(evidence) if evidence else None)))
     if problems:
         raise pytest.UsageError("invalid drill input:\n" + "\n".join(str(problem) for problem in problems)) from None
     # The drill file's own step modules: known only now, after option parsing, and still in time for collection.
