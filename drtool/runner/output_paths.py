@@ -33,13 +33,14 @@ class RunPaths:
     evidence: tuple[str, Path | None]
 
     def outputs(self) -> list[Output]:
-        (_, junit), (_, cucumber), (_, report_dir), (option, evidence) = self.junit, self.cucumber, self.report_dir, self.evidence
+        junit, cucumber, report_dir, evidence = (path for _, path in (self.junit, self.cucumber, self.report_dir, self.evidence))
         found = [Output(self.junit[0], junit), Output(self.cucumber[0], cucumber),
                  Output(self.report_dir[0], report_dir, REPORT_SET if report_dir is not None else None)]
         if evidence is not None:
+            # The bundle copies the reports in (the journal too, under a name no other output has: its run id's).
             sources = [*((path, None) for path in (junit, cucumber) if path is not None),
                        *([(report_dir, REPORT_SET)] if report_dir is not None else [])]
-            found.append(Output(option, evidence, bundle_writes(evidence, sources)))
+            found.append(Output(self.evidence[0], evidence, bundle_writes(evidence, sources)))
         return [output for output in found if output.path is not None]
 
 

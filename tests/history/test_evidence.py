@@ -79,6 +79,15 @@ def test_a_bundle_in_the_report_directory_hashes_the_reports_where_they_are(tmp_
         "20260105T031700Z-0a1b2c3d.jsonl", "assets", "junit.xml", MANIFEST, "report.html", "summary.json"]
 
 
+def test_a_junit_file_bundled_into_the_report_directory_never_replaces_the_report_sets_own(tmp_path):
+    journal, reports = _reports(tmp_path)
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "junit.xml").write_text("<testsuites name='ci'/>")
+    manifest = build_bundle(journal, reports, [tmp_path / "ci" / "junit.xml", reports], drill=DRILL, run_id="0a1b2c3d")
+    assert "ci/junit.xml" in [f["path"] for f in manifest["files"]]
+    assert (reports / "junit.xml").read_text() == "<testsuites/>" and verify_bundle(reports) == []
+
+
 def test_drtool_evidence_bundles_a_journal_and_its_reports(tmp_path):
     journal, reports = _reports(tmp_path)
     done = CliRunner().invoke(app, ["evidence", str(journal), str(tmp_path / "out"), "--reports", str(reports / "junit.xml"),

@@ -84,6 +84,10 @@ def test_junit_outside_the_names_a_report_dir_writes_is_accepted_by_the_check(tm
     paths = RunPaths(("--junit-xml", tmp_path / "junit-strict.xml"), ("--cucumber-json", None),
                      ("--report-dir", tmp_path), ("--evidence", tmp_path / "ev"))
     assert run_path_problems(drill, loaded, paths) == []
+    # The README's bundle in the report directory, with the JUnit file elsewhere: the bundle gives it a folder.
+    paths = RunPaths(("--junit-xml", tmp_path / "junit.xml"), ("--cucumber-json", None),
+                     ("--report-dir", tmp_path / "rep"), ("--evidence", tmp_path / "rep"))
+    assert run_path_problems(drill, loaded, paths) == []
 
 
 def test_pytest_drill_refuses_the_same_through_its_own_options(tmp_path):
