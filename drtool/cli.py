@@ -224,13 +224,13 @@ def run(
         from drtool.drill.bundled import sandbox_drill
 
         drill_file = sandbox_drill()
-    loaded = _check(drill_file, problems, tags=tags if not _tag_problems(tags) else None)
-    from drtool.runner.locations import output_clobbers
+    loaded = _checked(drill_file, problems, tags=tags if not _tag_problems(tags) else None)
+    from drtool.runner.output_paths import RunPaths, run_path_problems
 
-    clobbers = output_clobbers(loaded, files={"--junit-xml": junit_xml, "--cucumber-json": cucumber_json},
-                               report_dir=("--report-dir", report_dir), evidence=("--evidence", evidence))
-    if clobbers:
-        _fail_problems(str(drill_file), clobbers)
+    problems += run_path_problems(drill_file, loaded, RunPaths(("--junit-xml", junit_xml), ("--cucumber-json", cucumber_json),
+                                                               ("--report-dir", report_dir), ("--evidence", evidence)))
+    if problems:
+        _fail_problems(str(drill_file), problems)
     from drtool.reports.junit import JUnitOptions
     from drtool.runner.run import ReportFiles, RunOutputs, run_drill
 
@@ -274,6 +274,15 @@ def report(
 
     problems = [*output_file_problems(junit_xml, "--junit-xml"), *output_file_problems(cucumber_json, "--cucumber-json"),
                 *output_dir_problems(report_dir, "--report-dir"), *_output_problems(quiet, verbose, output_format)]
+    from drtool.core.clobber import Input, Output, clobber_problems
+    from drtool.reports.report_set import JOURNAL_COPY, REPORT_FILES, REPORT_WRITERS
+
+    # The report set's own journal copy is the journal only when it is already there: write_report_set skips it.
+    report_set = frozenset([*REPORT_FILES, *REPORT_WRITERS, JOURNAL_COPY]) - (
+        {JOURNAL_COPY} if report_dir is not None and (report_dir / JOURNAL_COPY).resolve() == journal.resolve() else set())
+    problems += clobber_problems([Input(f"the journal {journal}", journal)], [
+        output for output in (Output("--junit-xml", junit_xml), Output("--cucumber-json", cucumber_json),
+                              Output("--report-dir", report_dir, report_set)) if output.path is not None])
     if problems:
         _fail_problems("drtool report", problems)
     try:
@@ -393,13 +402,17 @@ def evidence(
         loaded = _checked(drill_file or Path(records[0].get("drill_file", "")), problems)
         if loaded is not None and loaded.drill.evidence is None:
             problems.append(Problem(str(loaded.path), None, "names no evidence bucket (evidence: {bucket, kms_key})"))
+    from drtool.core.clobber import Input, Output, clobber_problems
+    from drtool.reports.evidence import bundle_writes
+
+    given = [path for path in reports if path.exists()]
+    sources = [(path, frozenset() if path.is_dir() else None) for path in [journal, *given]]
+    problems += clobber_problems([Input(f"the journal {journal}", journal), *(Input(f"the report {p}", p) for p in given)],
+                                 [Output("DIR", directory, bundle_writes(directory, sources))])
     if problems:
         _fail_problems("drtool evidence", problems)
     first = records[0]
-    try:
-        manifest = build_bundle(journal, directory, reports, drill=first.get("drill", ""), run_id=first["run_id"])
-    except ValueError as exc:
-        _fail_invalid(f"drtool evidence: {exc}")
+    manifest = build_bundle(journal, directory, reports, drill=first.get("drill", ""), run_id=first["run_id"])
     typer.echo(f"{directory}: {len(manifest['files'])} files and manifest.json")
     if damage:
         typer.echo(f"note: the journal has {len(damage)} damaged line(s); it is bundled as it is", err=True)

@@ -376,24 +376,3 @@ def output_dir_problems(path: Path | None, option: str) -> list[Problem]:
     _, why = _writable_ancestor(path)
     return [option_problem(option, f"{path}: {why}")] if why else []
 
-
-def clobber_problems(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str, Path]]) -> list[Problem]:
-    """No output file may be an input, or another output: checked on resolved paths (symlinks, `..`) before a run.
-
-    `outputs` are (option, file) in the order the options are named, a directory's own files included;
-    `inputs` are (what it is, file), e.g. ("the drill file", path)."""
-    def resolved(path: Path) -> str:
-        return os.path.realpath(path)
-
-    read = {resolved(path): what for what, path in inputs}
-    written: dict[str, str] = {}
-    problems = []
-    for option, path in outputs:
-        where = resolved(path)
-        if where in read:
-            problems.append(option_problem(option.split(" ", 1)[0], f"{path} is {read[where]}; an output never overwrites an input"))
-        elif where in written and written[where] != option:
-            problems.append(option_problem(option.split(" ", 1)[0], f"{path} is also written by {written[where]}"))
-        else:
-            written.setdefault(where, option)
-    return problems

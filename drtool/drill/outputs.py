@@ -102,16 +102,18 @@ class EvidenceUpload(Strict):
 
 
 def store_problems(drill: Any) -> Iterator[tuple[tuple[Any, ...], str]]:
-    """Where the history and the evidence go: never where the drill reads production or cleanup deletes; and a KMS
-    key given as an ARN must be in the evidence bucket's region: S3 uses only keys of its own region."""
+    """Where the history and the evidence go must be drtool's own keys; an evidence key given as an ARN must be in the
+    evidence bucket's region: S3 uses only keys of its own region."""
     if drill.history is not None:
-        yield from _placement_problems(drill, ("history", "s3"), "the run history", drill.history.bucket,
-                                       drill.history.prefix + f"{drill.drill}/")
+        where = f"the history (s3://{drill.history.bucket}/{drill.history.prefix}{drill.drill}/)"
+        yield from ((("history",), problem) for problem in
+                    _place_problems(drill, drill.history.bucket, f"{drill.history.prefix}{drill.drill}/", where))
     evidence = drill.evidence
     if evidence is None:
         return
-    yield from _placement_problems(drill, ("evidence", "prefix" if evidence.prefix else "bucket"), "the evidence",
-                                   evidence.bucket, evidence.prefix + EVIDENCE_PREFIX)
+    written = f"{evidence.prefix}{EVIDENCE_PREFIX}"
+    yield from ((("evidence",), problem) for problem in
+                _place_problems(drill, evidence.bucket, written, f"the evidence (s3://{evidence.bucket}/{written})"))
     region = evidence.region or drill.primary_region
     key_region = kms_key_region(evidence.kms_key)
     if key_region is not None and key_region != region:
@@ -119,23 +121,16 @@ def store_problems(drill: Any) -> Iterator[tuple[tuple[Any, ...], str]]:
                                          "S3 encrypts only with a key of the bucket's region")
 
 
-def _overlap(a: str, b: str) -> bool:
-    return a.startswith(b) or b.startswith(a)
-
-
-def _placement_problems(drill: Any, location: tuple[Any, ...], what: str, bucket: str, written: str
-                        ) -> Iterator[tuple[tuple[Any, ...], str]]:
-    """Records written where a target's drill reads production would change what it audits (and replicate);
-    records under the canary prefix would be deleted by `drtool cleanup`."""
-    if _overlap(written, CANARY_PREFIX):
-        yield (location, f"{what} would be written under s3://{bucket}/{written}, inside {CANARY_PREFIX}, "
-                         f"where drtool cleanup deletes; give it a prefix outside {CANARY_PREFIX}")
+def _place_problems(drill: Any, bucket: str, written: str, where: str) -> Iterator[str]:
+    """Keys drtool writes under `written` in `bucket` must not be keys a target reads as production data (the audit
+    would count drtool's records as production objects, and a drill would mix its own files into what it judges), nor
+    canary keys, which drills and `drtool cleanup` delete."""
+    if written.startswith(CANARY_PREFIX):
+        yield f"{where} is under {CANARY_PREFIX}, where drills and drtool cleanup delete; give another prefix"
         return
     for name, target in drill.targets.items():
-        read = getattr(getattr(target, "audit", None), "prefix", None)
-        buckets = [getattr(target, field, None) for field in ("source_bucket", "replica_bucket")]
-        if read is None or bucket not in buckets or not _overlap(written, read):
-            continue
-        yield (location, f"{what} would be written under s3://{bucket}/{written}, which target {name!r} reads as "
-                         f"production (s3://{bucket}/{read}); keep it in a bucket or prefix the drill does not read")
-        return
+        for read_bucket, read_prefix, what in getattr(target, "read_locations", lambda: ())():
+            if read_bucket == bucket and (written.startswith(read_prefix) or read_prefix.startswith(written)):
+                yield (f"{where} is in what target {name!r} reads as production data ({what}); "
+                       "give a bucket or prefix the drill does not read")
+                return

@@ -6,6 +6,8 @@ Each check yields `(location, message)`; the location is a path into the file
 A family's target model adds its own checks by defining, optionally:
 - `drill_problems(self, drill)`: `(location within the target, message)` pairs, e.g. a key in the wrong region;
 - `time_needed(self)`: the least time a drill of the target may take (its RTO), so a shorter `budget` is refused.
+- `read_locations(self)`: `(bucket, prefix, what)` for the production keys the drill reads, where no history or
+  evidence may go (drtool.drill.outputs).
 """
 
 from __future__ import annotations

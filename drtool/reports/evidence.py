@@ -2,7 +2,8 @@
 
 `build_bundle` copies the journal and the reports into a directory (files
 already in it, as when the bundle is the report directory itself, are hashed
-where they are) and writes `manifest.json`. `upload_bundle` puts the bundle
+where they are; a report directory goes in a folder of its own name, so
+same-named reports from different places stay apart) and writes `manifest.json`. `upload_bundle` puts the bundle
 in the S3 bucket a drill file names (`evidence: {bucket, prefix, kms_key}`),
 encrypted with its KMS key, under `<prefix>drtool-evidence/<drill>/<run id>/`,
 through a client whose guard allows writes there and nowhere else; S3 checks
@@ -17,7 +18,7 @@ import json
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from drtool import __version__
 from drtool.core.guard import Guard, OwnRecords
@@ -40,45 +41,85 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _files(sources: Iterable[Path]) -> list[tuple[Path, str]]:
-    """Each file, and its name in the bundle: a directory's files keep their paths within it."""
-    found: list[tuple[Path, str]] = []
-    for source in sources:
-        if source.is_dir():
-            found += [(p.resolve(), p.relative_to(source).as_posix()) for p in sorted(source.rglob("*"))
-                      if p.is_file() and p.name != MANIFEST]
-        elif source.is_file():
-            found.append((source.resolve(), source.name))
-    return found
+# A source of the bundle: a file (names None), or a directory with the names of its files (relative paths).
+Source = tuple[Path, frozenset[str] | None]
 
 
-def _bundle_names(home: Path, sources: list[Path]) -> dict[str, Path]:
-    """Name in the bundle -> the file it copies. Reports from different places that share names (`--junit-xml
-    out/junit.xml` beside a report directory's own junit.xml) are kept apart: the later one in a folder of its own."""
-    entries: dict[str, Path] = {}
-    for source in sources:
-        files = _files([source])
-        inside = [(path, path.relative_to(home).as_posix()) for path, _ in files if path.is_relative_to(home)]
-        entries.update((name, path) for path, name in inside)  # already in the bundle: hashed where it is
-        outside = [(path, name) for path, name in files if not path.is_relative_to(home)]
-        label = (source.name if source.is_dir() else source.parent.name) or "reports"  # out/rep: rep/; out/junit.xml: out/
-        folder, number = "", 1
-        while any(entries.get(folder + name, path) != path for path, name in outside):
-            number += 1
-            folder = f"{label}/" if number == 2 else f"{label}-{number}/"
-        entries.update((folder + name, path) for path, name in outside)
-    return entries
+def _within(path: Path, home: Path) -> bool:
+    return path == home or path.is_relative_to(home)
+
+
+def _unique(name: str, used: set[str]) -> str:
+    if name not in used:
+        return name
+    return next(f"{name}-{n}" for n in range(2, len(used) + 3) if f"{name}-{n}" not in used)
+
+
+def plan_bundle(directory: Path, sources: Sequence[Source]) -> list[tuple[Path, str, bool]]:
+    """Where each source goes in the bundle: (source, its place, whether it is there already).
+
+    A source already in the bundle directory stays where it is (a report directory that is the bundle itself has
+    place ""). A file goes at the top under its name, a directory in a folder of its own name; a name already taken
+    (two junit.xml from different places) gets a folder after its parent (or its name and -2, -3): same-named
+    reports from different places never meet, so a bundle never refuses and never overwrites one with another.
+    """
+    home = directory.resolve()
+    resolved = [(source.resolve(), names) for source, names in sources]
+    used = {MANIFEST}
+    places: dict[int, tuple[Path, str, bool]] = {}
+    for index, (source, names) in enumerate(resolved):
+        if _within(source, home):
+            place = source.relative_to(home).as_posix() if source != home else ""
+            used.update([place.split("/")[0]] if place else [name.split("/")[0] for name in names or ()])
+            places[index] = (source, place, True)
+    for index, (source, names) in enumerate(resolved):
+        if index in places:
+            continue
+        if names is None:
+            place = source.name if source.name not in used else f"{_unique(source.parent.name or 'report', used)}/{source.name}"
+        else:
+            place = _unique(source.name or "reports", used)
+        used.add(place.split("/")[0])
+        places[index] = (source, place, False)
+    return [places[index] for index in range(len(resolved))]
+
+
+def bundle_writes(directory: Path, sources: Sequence[Source]) -> frozenset[str]:
+    """The names a bundle of these sources writes in `directory` (its copies and the manifest), for the output checks."""
+    written = {MANIFEST}
+    for (_, names), (_, place, there) in zip(sources, plan_bundle(directory, sources)):
+        if not there:
+            written.update([place] if names is None else [f"{place}/{name}" for name in names])
+    return frozenset(written)
+
+
+def _walk(source: Path, home: Path) -> frozenset[str]:
+    """A directory's files, as relative paths; not the manifest, nor a bundle being written inside it."""
+    return frozenset(p.relative_to(source).as_posix() for p in source.rglob("*")
+                     if p.is_file() and p.name != MANIFEST and (_within(source, home) or not _within(p.resolve(), home)))
 
 
 def build_bundle(journal: Path, directory: Path, reports: Iterable[Path] = (), *, drill: str, run_id: str) -> dict[str, Any]:
-    """Bundle the journal and the reports (files, or directories of them) in `directory`; returns the manifest."""
+    """Bundle the journal and the reports (files, or directories of them) in `directory`; returns the manifest.
+
+    Every place is settled before the first copy, so nothing is written for a bundle that cannot be made.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     home = directory.resolve()
-    entries = _bundle_names(home, [journal, *reports])  # planned whole before anything is copied
-    for name, source in entries.items():
-        if not source.is_relative_to(home):
-            (home / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, home / name)
+    sources: list[Source] = [(path, _walk(path.resolve(), home) if path.is_dir() else None)
+                             for path in [journal, *reports] if path.is_dir() or path.is_file()]
+    entries: dict[str, Path] = {}  # name in the bundle -> where it came from
+    copies: list[tuple[Path, str]] = []
+    for (_, names), (source, place, there) in zip(sources, plan_bundle(directory, sources)):
+        files = [(source, place)] if names is None else [
+            (source / name, f"{place}/{name}" if place else name) for name in sorted(names)]
+        for path, name in files:
+            entries[name] = path
+            if not there:
+                copies.append((path, name))
+    for path, name in copies:
+        (home / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, home / name)
     manifest = {
         "schema": MANIFEST_SCHEMA,
         "drill": drill,

@@ -43,6 +43,7 @@ from drtool.core.verdicts import FINDING, Outcome, Verdict, VerdictReached, verd
 from drtool.drill.step_library import step_modules
 from drtool.drill.target_steps import EACH_TARGET_STEP, NAMED_TARGET_STEP
 from drtool.core.inputs import output_dir_problems, output_file_problems, run_id_problems
+from drtool.runner.output_paths import RunPaths, run_path_problems
 from drtool.drill.file import LoadedDrill
 from drtool.drill.validate import check_drill_file
 from drtool.reports import cucumber, junit
@@ -53,7 +54,7 @@ from drtool.reports.markdown import STEP_SUMMARY_ENV, append_step_summary
 from drtool.reports.report_set import write_report_set
 from drtool.runner import records
 from drtool.runner import pytest_reports
-from drtool.runner.locations import output_clobbers, report_path
+from drtool.runner.locations import report_path
 
 RUN_KEY = pytest.StashKey[DrillRun]()
 LOADED_KEY = pytest.StashKey[LoadedDrill]()
@@ -121,16 +122,16 @@ def pytest_configure(config: pytest.Config) -> None:
     publish_options = PublishOptions(config.getoption("drill_cloudwatch_namespace"), config.getoption("drill_pushgateway"),
                                      config.getoption("drill_sns_topic"), bool(config.getoption("drill_no_publish")))
     problems += publish_options.problems(PUBLISH_OPTION_NAMES)
+    loaded = None
     try:
         loaded = check_drill_file(Path(path))
     except DrillFileError as exc:
         problems.extend(exc.problems)
-    else:
-        evidence = config.getoption("drill_evidence", None)
-        problems += output_clobbers(
-            loaded, files={"--drill-junit": Path(junit_path) if junit_path else None,
-                           "--drill-cucumber-json": Path(cucumber_path) if cucumber_path else None},
-            report_dir=("--drill-report-dir", _report_dir(config)), evidence=("--drill-evidence", Path(evidence) if evidence else None))
+    evidence = config.getoption("drill_evidence")
+    problems += run_path_problems(Path(path), loaded, RunPaths(
+        ("--drill-junit", Path(junit_path) if junit_path else None),
+        ("--drill-cucumber-json", Path(cucumber_path) if cucumber_path else None),
+        ("--drill-report-dir", _report_dir(config)), ("--drill-evidence", Path(evidence) if evidence else None)))
     if problems:
         raise pytest.UsageError("invalid drill input:\n" + "\n".join(str(problem) for problem in problems)) from None
     # The drill file's own step modules: known only now, after option parsing, and still in time for collection.

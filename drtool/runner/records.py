@@ -142,7 +142,7 @@ def bundle_evidence(config: pytest.Config, run: DrillRun, reports: list[Path]) -
             uploaded = upload_bundle(s3, upload, directory, manifest)
         run.journal.emit(EvidenceWritten(directory=str(directory) if option else "", uploaded_to=uploaded,
                                          manifest_sha256=file_sha256(directory / MANIFEST)))
-    except (*RECORD_ERRORS, ValueError) as exc:
+    except RECORD_ERRORS as exc:
         where = f" to s3://{upload.bucket}" if upload is not None and manifest_written(directory) else ""
         run.journal.emit(RunError(error=f"the evidence bundle was not {'uploaded' if where else 'written'}{where}: "
                                         f"{describe_error(exc)}"))

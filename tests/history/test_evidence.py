@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -28,7 +30,7 @@ from drtool.reports.history.lock import LockHolder
 from drtool.reports.history.store import open_history
 from drtool.sandbox.seed import ACCOUNT_ID, DR_REGION, PRIMARY_REGION
 
-from tests.helpers import drill_file
+from tests.helpers import drill_file, finish_drill, start_drill
 from tests.history.synthetic import DRILL, FIRST_RUN, Figure, drill_with_outputs, monthly_records, synthetic_run
 
 BUCKET = "dr-audit-evidence"
@@ -53,8 +55,10 @@ def test_the_manifest_names_every_file_with_its_sha256_and_size(tmp_path):
     manifest = build_bundle(journal, bundle, [reports], drill=DRILL, run_id="0a1b2c3d")
 
     assert (manifest["drill"], manifest["run_id"], manifest["schema"]) == (DRILL, "0a1b2c3d", 1)
+    # A report directory goes in a folder of its own name, so its junit.xml never meets another.
     assert [f["path"] for f in manifest["files"]] == [
-        "20260105T031700Z-0a1b2c3d.jsonl", "assets/chart.svg", "junit.xml", "report.html", "summary.json"]
+        "20260105T031700Z-0a1b2c3d.jsonl", "reports/assets/chart.svg", "reports/junit.xml", "reports/report.html",
+        "reports/summary.json"]
     for entry in manifest["files"]:
         content = (bundle / entry["path"]).read_bytes()
         assert entry["sha256"] == hashlib.sha256(content).hexdigest() and entry["size"] == len(content)
@@ -62,9 +66,9 @@ def test_the_manifest_names_every_file_with_its_sha256_and_size(tmp_path):
     assert json.loads((bundle / MANIFEST).read_text()) == manifest
     assert verify_bundle(bundle) == []
 
-    (bundle / "report.html").write_text("<html>edited</html>")
-    (bundle / "summary.json").unlink()
-    assert verify_bundle(bundle) == ["report.html: differs from the manifest", "summary.json: missing"]
+    (bundle / "reports" / "report.html").write_text("<html>edited</html>")
+    (bundle / "reports" / "summary.json").unlink()
+    assert verify_bundle(bundle) == ["reports/report.html: differs from the manifest", "reports/summary.json: missing"]
 
 
 def test_a_bundle_in_the_report_directory_hashes_the_reports_where_they_are(tmp_path):
@@ -73,6 +77,15 @@ def test_a_bundle_in_the_report_directory_hashes_the_reports_where_they_are(tmp_
     assert len(manifest["files"]) == 5 and verify_bundle(reports) == []
     assert sorted(p.name for p in reports.iterdir()) == [
         "20260105T031700Z-0a1b2c3d.jsonl", "assets", "junit.xml", MANIFEST, "report.html", "summary.json"]
+
+
+def test_a_junit_file_bundled_into_the_report_directory_never_replaces_the_report_sets_own(tmp_path):
+    journal, reports = _reports(tmp_path)
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "junit.xml").write_text("<testsuites name='ci'/>")
+    manifest = build_bundle(journal, reports, [tmp_path / "ci" / "junit.xml", reports], drill=DRILL, run_id="0a1b2c3d")
+    assert "ci/junit.xml" in [f["path"] for f in manifest["files"]]
+    assert (reports / "junit.xml").read_text() == "<testsuites/>" and verify_bundle(reports) == []
 
 
 def test_drtool_evidence_bundles_a_journal_and_its_reports(tmp_path):
@@ -88,6 +101,62 @@ def test_drtool_evidence_bundles_a_journal_and_its_reports(tmp_path):
     assert "option --reports: nowhere: no such file or directory" in bad.output
     assert "not a drtool run journal" in bad.output
     assert not (tmp_path / "out2").exists()
+
+
+def test_same_named_reports_from_different_places_each_keep_a_folder_and_nothing_is_refused(tmp_path):
+    journal, reports = _reports(tmp_path)
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "junit.xml").write_text("<testsuites name='ci'/>")
+    (tmp_path / "strict").mkdir()
+    (tmp_path / "strict" / "junit.xml").write_text("<testsuites name='strict'/>")
+    out = tmp_path / "out"
+    done = CliRunner().invoke(app, ["evidence", str(journal), str(out), "--reports", str(tmp_path / "ci" / "junit.xml"),
+                                    "--reports", str(tmp_path / "strict" / "junit.xml"), "--reports", str(reports)])
+    assert done.exit_code == 0, done.output
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert [f["path"] for f in manifest["files"]] == [
+        "20260105T031700Z-0a1b2c3d.jsonl", "junit.xml", "reports/assets/chart.svg", "reports/junit.xml",
+        "reports/report.html", "reports/summary.json", "strict/junit.xml"]
+    assert (out / "junit.xml").read_text() == "<testsuites name='ci'/>"
+    assert (out / "strict" / "junit.xml").read_text() == "<testsuites name='strict'/>"
+    assert (out / "reports" / "junit.xml").read_text() == "<testsuites/>"
+    assert verify_bundle(out) == []
+
+
+def test_drtool_evidence_refused_writes_nothing(tmp_path):
+    """A refusal comes before the first copy: the bundle's own manifest.json given as a report."""
+    journal, reports = _reports(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / MANIFEST).write_text("{}")
+    done = CliRunner().invoke(app, ["evidence", str(journal), str(out), "--reports", str(reports),
+                                    "--reports", str(out / MANIFEST)])
+    assert done.exit_code == 2, done.output
+    assert (f"option DIR: would write its manifest.json over the report {out / MANIFEST}; "
+            "an output may not overwrite an input") in done.output.splitlines()
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST] and (out / MANIFEST).read_text() == "{}"
+
+
+def test_a_run_with_junit_a_report_dir_and_evidence_beside_each_other_leaves_a_whole_bundle(lab, tmp_path):
+    """The README's combination: a JUnit file, the report set and the evidence bundle, all under out/ (relative)."""
+    drill = drill_file(tmp_path, "orders-db", rto="4h")
+    command = (sys.executable, "-m", "drtool.cli", "run", str(drill), "--junit-xml", "out/junit.xml",
+               "--report-dir", "out/rep", "--evidence", "out/ev")
+    done = finish_drill(start_drill(lab, tmp_path, command=command), tmp_path)
+    assert done.exit_code == 0, done.output
+    assert re.search(r"\b[1-9]\d* met, 0 failed, 0 errors in ", done.output), done.output  # every scenario met, no error
+    bundle = tmp_path / "out" / "ev"
+    manifest = json.loads((bundle / MANIFEST).read_text())
+    names = [f["path"] for f in manifest["files"]]
+    journal = next((tmp_path / "journal").glob("*.jsonl"))
+    assert names == sorted([journal.name, "junit.xml", *(f"rep/{name}" for name in sorted(
+        p.name for p in (tmp_path / "out" / "rep").iterdir()))])
+    assert {"rep/junit.xml", "rep/report.html", "rep/summary.json", "rep/summary.md", "rep/cucumber.json",
+            "rep/journal.jsonl"} <= set(names)
+    assert (bundle / "junit.xml").read_bytes() == (tmp_path / "out" / "junit.xml").read_bytes()
+    assert verify_bundle(bundle) == []
+    assert [r for r in done.journal if r["event"] == "evidence-written"], done.output
+    assert not [r for r in done.journal if r["event"] == "run-error"], done.output
 
 
 @pytest.fixture

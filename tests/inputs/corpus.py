@@ -235,17 +235,6 @@ drill("trailing-dash", "names", "{drill}:19: targets 'orders-db' and 'orders-db-
       text=BASE.split("  orders-data:")[0] + TWIN.replace("orders-db:", "orders-db-:", 1))
 
 
-# --- where the history and the evidence may go ------------------------------------------------------
-
-drill("history-in-a-drilled-bucket", "stores", "{drill}:29: the run history would be written under s3://orders-data-eu-west-1/dr/corpus/, which target 'orders-data' reads as production (s3://orders-data-eu-west-1/); keep it in a bucket or prefix the drill does not read",
-      text=BASE + "history:\n  s3: s3://orders-data-eu-west-1/dr/\n")
-drill("history-under-the-canary-prefix", "stores", "{drill}:29: the run history would be written under s3://acme-dr-records/drtool-canary/corpus/, inside drtool-canary/, where drtool cleanup deletes; give it a prefix outside drtool-canary/",
-      text=BASE + "history:\n  s3: s3://acme-dr-records/drtool-canary/\n")
-drill("evidence-in-the-replica", "stores", "{drill}:29: the evidence would be written under s3://orders-data-dr-eu-central-1/drtool-evidence/, which target 'orders-data' reads as production (s3://orders-data-dr-eu-central-1/); keep it in a bucket or prefix the drill does not read",
-      text=BASE + "evidence:\n  bucket: orders-data-dr-eu-central-1\n  kms_key: alias/dr-evidence\n  region: eu-central-1\n")
-drill("evidence-under-the-canary-prefix", "stores", "{drill}:30: the evidence would be written under s3://acme-dr-records/drtool-canary/drtool-evidence/, inside drtool-canary/, where drtool cleanup deletes; give it a prefix outside drtool-canary/",
-      text=BASE + "evidence:\n  bucket: acme-dr-records\n  prefix: drtool-canary/\n  kms_key: alias/dr-evidence\n")
-
 # --- features ------------------------------------------------------------------------------------
 
 drill("typo-dir", "feature", "{drill}:5: feature file 'typo-dir/rds_restore.feature' not found next to the drill file, nor a bare name of a family's feature (" + FEATURES + ")",
@@ -337,15 +326,65 @@ for id, value in [("negative", "-1"), ("too-big", "70000"), ("huge", "9999999999
 command("serve-port-busy", "options", ("sandbox", "serve", "--port", "{busy_port}"), "option --port: cannot listen on 127.0.0.1:{busy_port}: Address already in use")
 command("serve-unknown-fault", "options", ("sandbox", "serve", "--fault", "nope"), "option --fault: unknown fault(s) nope; valid faults: ...")
 
-# Outputs never overwrite inputs or each other (checked once the drill file names its features).
-command("junit-over-the-drill-file", "options", ("run", "{drill}", "--junit-xml", "{drill}"),
-        "option --junit-xml: {drill} is the drill file; an output never overwrites an input")
-command("junit-over-a-bundled-feature", "options", ("run", "{drill}", "--junit-xml", str(REPO / "features" / "rds_restore.feature")),
-        f"option --junit-xml: {REPO / 'features' / 'rds_restore.feature'} is the feature rds_restore.feature; an output never overwrites an input")
-command("cucumber-over-the-junit", "options", ("run", "{drill}", "--junit-xml", "{tmp}/out.xml", "--cucumber-json", "{tmp}/out.xml"),
-        "option --cucumber-json: {tmp}/out.xml is also written by --junit-xml")
-command("report-dir-over-the-junit", "options", ("run", "{drill}", "--junit-xml", "{tmp}/junit.xml", "--report-dir", "{tmp}"),
-        "option --report-dir: {tmp}/junit.xml is also written by --junit-xml")
+# --- outputs: never over an input, nor over each other (compared resolved) -----------------------------
+
+SAMPLE_JOURNAL = (REPO / "tests" / "inputs" / "sample_journal.jsonl").read_text()
+OVERWRITE = "an output may not overwrite an input"
+command("junit-is-the-drill-file", "outputs", ("run", "{drill}", "--junit-xml", "{drill}"),
+        f"option --junit-xml: is the drill file {{drill}}; {OVERWRITE}")
+command("junit-is-the-drill-file-by-dotdot", "outputs", ("run", "{drill}", "--junit-xml", "{tmp}/sub/../drill.yaml"),
+        f"option --junit-xml: is the drill file {{drill}}; {OVERWRITE}", {"sub/.keep": ""})
+command("junit-is-a-bundled-feature", "outputs", ("run", "{drill}", "--junit-xml", str(REPO / "features" / "rds_restore.feature")),
+        f"option --junit-xml: is the bundled feature {REPO / 'features' / 'rds_restore.feature'}; {OVERWRITE}")
+command("cucumber-is-a-feature", "outputs", ("run", "{drill}", "--cucumber-json", "{feature}"),
+        f"option --cucumber-json: is the feature {{feature}}; {OVERWRITE}",
+        {"drill.yaml": BASE.replace("  - rds_restore.feature\n", "  - one.feature\n"), "one.feature": FEATURE})
+command("junit-is-a-step-module", "outputs", ("run", "{drill}", "--junit-xml", str(REPO / "drtool" / "drill" / "target_steps.py")),
+        f"option --junit-xml: is the file of step module drtool.drill.target_steps ({REPO / 'drtool' / 'drill' / 'target_steps.py'}); {OVERWRITE}")
+command("cucumber-same-as-junit", "outputs", ("run", "{drill}", "--junit-xml", "{tmp}/out.xml", "--cucumber-json", "{tmp}/x/../out.xml"),
+        "option --cucumber-json: is the same file as --junit-xml")
+command("report-dir-over-junit", "outputs", ("run", "{drill}", "--junit-xml", "{tmp}/rep/junit.xml", "--report-dir", "{tmp}/rep"),
+        "option --report-dir: would write its junit.xml over --junit-xml ({tmp}/rep/junit.xml)")
+command("junit-is-the-evidence-manifest", "outputs", ("run", "{drill}", "--junit-xml", "{tmp}/ev/manifest.json", "--evidence", "{tmp}/ev"),
+        "option --evidence: would write its manifest.json over --junit-xml ({tmp}/ev/manifest.json)")
+command("evidence-copy-over-the-drill-file", "outputs", ("run", "{drill}", "--junit-xml", "{tmp}/../out/drill.yaml", "--evidence", "{tmp}"),
+        f"option --evidence: would write its drill.yaml over the drill file {{drill}}; {OVERWRITE}")
+command("report-junit-is-the-journal", "outputs", ("report", "{journal}", "--junit-xml", "{journal}"),
+        f"option --junit-xml: is the journal {{journal}}; {OVERWRITE}", {"run.jsonl": SAMPLE_JOURNAL})
+command("report-cucumber-same-as-junit", "outputs", ("report", "{journal}", "--junit-xml", "{tmp}/a.xml", "--cucumber-json", "{tmp}/a.xml"),
+        "option --cucumber-json: is the same file as --junit-xml", {"run.jsonl": SAMPLE_JOURNAL})
+command("evidence-report-is-the-manifest", "outputs", ("evidence", "{journal}", "{tmp}/ev", "--reports", "{tmp}/ev/manifest.json"),
+        f"option DIR: would write its manifest.json over the report {{tmp}}/ev/manifest.json; {OVERWRITE}",
+        {"run.jsonl": SAMPLE_JOURNAL, "ev/manifest.json": "{}"})
+
+# --- history and evidence: never in production data the drill reads, nor under drtool-canary/ -----------
+
+HISTORY = "history:\n  s3: s3://{bucket}/{prefix}\n"
+EVIDENCE = "evidence:\n  bucket: {bucket}\n  prefix: '{prefix}'\n  kms_key: alias/dr-evidence\n"
+AUDITED_PREFIX = "    objectives:\n      max_lag: 5m"
+READS = "is in what target 'orders-data' reads as production data"
+for id, block, where in [
+        ("history-in-the-source-bucket", HISTORY.format(bucket="orders-data-eu-west-1", prefix="dr/"), "the history (s3://orders-data-eu-west-1/dr/corpus/)"),
+        ("history-in-the-replica-bucket", HISTORY.format(bucket="orders-data-dr-eu-central-1", prefix=""), "the history (s3://orders-data-dr-eu-central-1/corpus/)"),
+        ("evidence-in-the-source-bucket", EVIDENCE.format(bucket="orders-data-eu-west-1", prefix=""), "the evidence (s3://orders-data-eu-west-1/drtool-evidence/)"),
+        ("evidence-in-the-replica-bucket", EVIDENCE.format(bucket="orders-data-dr-eu-central-1", prefix="audits/"), "the evidence (s3://orders-data-dr-eu-central-1/audits/drtool-evidence/)")]:
+    side = "source" if "source" in id else "replica"
+    drill(id, "stores", f"{{drill}}:28: {where} {READS} (its {side} bucket, audited whole); give a bucket or prefix the drill does not read",
+          text=BASE + block, commands=("validate", "run"))
+drill("history-under-the-audited-prefix", "stores",
+      f"{{drill}}:30: the history (s3://orders-data-eu-west-1/exports/dr/corpus/) {READS} (its source bucket, under 'exports/' (audit.prefix)); give a bucket or prefix the drill does not read",
+      text=BASE.replace(AUDITED_PREFIX, "    audit:\n      prefix: exports/\n" + AUDITED_PREFIX) + HISTORY.format(bucket="orders-data-eu-west-1", prefix="exports/dr/"),
+      commands=("validate", "run"))
+drill("evidence-above-the-audited-prefix", "stores",
+      f"{{drill}}:30: the evidence (s3://orders-data-eu-west-1/drtool-evidence/) {READS} (its source bucket, under 'drtool-evidence/corpus/' (audit.prefix)); give a bucket or prefix the drill does not read",
+      text=BASE.replace(AUDITED_PREFIX, "    audit:\n      prefix: drtool-evidence/corpus/\n" + AUDITED_PREFIX) + EVIDENCE.format(bucket="orders-data-eu-west-1", prefix=""),
+      commands=("validate", "run"))
+drill("history-under-drtool-canary", "stores",
+      "{drill}:28: the history (s3://dr-audit/drtool-canary/corpus/) is under drtool-canary/, where drills and drtool cleanup delete; give another prefix",
+      text=BASE + HISTORY.format(bucket="dr-audit", prefix="drtool-canary/"), commands=("validate", "run"))
+drill("evidence-under-drtool-canary", "stores",
+      "{drill}:28: the evidence (s3://dr-audit/drtool-canary/x/drtool-evidence/) is under drtool-canary/, where drills and drtool cleanup delete; give another prefix",
+      text=BASE + EVIDENCE.format(bucket="dr-audit", prefix="drtool-canary/x/"), commands=("validate", "run"))
 
 # --- publish: where the results go after the run -------------------------------------------------------
 

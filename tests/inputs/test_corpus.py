@@ -80,6 +80,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, listener: Listener
 def write_files(case: Case, directory: Path) -> None:
     for name, content in case.files.items():
         path = directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, bytes):
             path.write_bytes(content)
         else:

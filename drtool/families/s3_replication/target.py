@@ -104,6 +104,13 @@ class S3ReplicationTarget(Strict):
             yield ("replica_kms_key",), (f"the key is in {region}, but the replica bucket is in dr_region {drill.dr_region}; "
                                          "KMS keys are regional, so give a key in the DR region")
 
+    def read_locations(self) -> Iterator[tuple[str, str, str]]:
+        """The production keys the drill reads, as (bucket, prefix, what they are): the audit lists both buckets under
+        its prefix ("" is the whole bucket), so nothing drtool keeps may be written there."""
+        audited = f"under {self.audit.prefix!r} (audit.prefix)" if self.audit.prefix else "audited whole"
+        yield self.source_bucket, self.audit.prefix, f"its source bucket, {audited}"
+        yield self.replica_bucket, self.audit.prefix, f"its replica bucket, {audited}"
+
     def time_needed(self) -> timedelta:
         """The canaries are given up to max_lag to arrive."""
         return self.objectives.max_lag
