@@ -11,6 +11,7 @@ import os
 import re
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
@@ -512,8 +513,12 @@ def cleanup(
     run_id: Optional[str] = typer.Option(None, "--run-id", help="Only resources of this drill run."),
     yes: bool = typer.Option(False, "--yes", help="Delete without asking."),
     journal_dir: Optional[Path] = typer.Option(None, "--journal-dir", help="Run journals to read (and where to record this cleanup)."),
+    force: bool = typer.Option(False, "--force", help="Also delete the resources of runs that still hold their run lock."),
 ) -> None:
     """Remove what drill runs left behind, killed runs included. Only resources tagged created-by=drtool are deleted.
+
+    A run that holds its drill's run lock from a live process (the drill file's history store, or the local one
+    of each drill whose journal has no end) is still running: its resources are listed and left, unless --force.
 
     Exit 0 nothing left, 1 something is left (a deletion failed, or deletion was declined), 2 invalid input,
     3 could not reach AWS.
@@ -547,12 +552,14 @@ def cleanup(
     found = _cleanup_call(lambda: find_leftovers(clients, regions, now=clock.now(), older_than=min_age, run_id=run_id,
                                                  targets=targets))
     ours = [leftover for leftover in found if leftover.tagged]
-    print_leftovers(console, ours, "Drill leftovers")
-    print_leftovers(console, [leftover for leftover in found if not leftover.tagged], "Drill-named but untagged: not touched")
     journals = journal_dir or default_journal_dir()
     records, damaged = read_journals(journals)
     for warning in damaged:  # a damaged journal is reported and skipped; AWS's tags still decide what goes
         typer.echo(f"drtool cleanup: warning: {warning}", err=True)
+    # Run locks are dated in real time, whatever clock a sandbox's world keeps.
+    ours = _held_back_from_live_runs(console, ours, loaded, records, datetime.now(timezone.utc), force)
+    print_leftovers(console, ours, "Drill leftovers")
+    print_leftovers(console, [leftover for leftover in found if not leftover.tagged], "Drill-named but untagged: not touched")
     print_journal_mentions(console, journal_mentions(journals, found, regions, run_id, records), narrowed=min_age is not None)
     if not ours:
         console.print(f"Nothing to clean up in {', '.join(regions)}.")
@@ -564,6 +571,28 @@ def cleanup(
         console.print("Nothing deleted.")
         raise typer.Exit(EXIT_CLEANUP_FAILED)
     raise typer.Exit(_remove_and_report(console, clients, clock, ours, journals))
+
+
+def _held_back_from_live_runs(console, leftovers: list, loaded, records: list, now, force: bool) -> list:
+    """The leftovers cleanup may delete: a live run's only with --force (it is still using them)."""
+    from drtool.commands.cleanup import live_runs, unfinished_drills
+    from drtool.reports.cleanup import print_leftovers
+
+    drills = [(name, None, None, None) for name in unfinished_drills(records)]
+    if loaded is not None:
+        drill = loaded.drill
+        drills.insert(0, (drill.drill, drill.history, drill.primary_region, drill.aws))
+    live = {run.run_id: run for run in live_runs(drills, now)}
+    held = [leftover for leftover in leftovers if leftover.run_id in live]
+    if not held:
+        return leftovers
+    for run in live.values():
+        verb = "deleting its resources anyway (--force)" if force else "its resources are left alone; --force deletes them"
+        console.print(f"Run {run.run_id} is still running: {run.holder} holds {run.lock}; {verb}.")
+    if force:
+        return leftovers
+    print_leftovers(console, held, "Resources of live runs: not touched")
+    return [leftover for leftover in leftovers if leftover.run_id not in live]
 
 
 def _cleanup_region_problems(regions: list[str]) -> list:

@@ -141,6 +141,45 @@ def resource_kinds() -> tuple[ResourceKind, ...]:
 # --- journals --------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LiveRun:
+    """A run whose lock is held by a process that may still be running: cleanup leaves its resources alone."""
+
+    run_id: str
+    holder: str  # who holds the lock, for a person
+    lock: str  # where the lock is
+
+
+def live_runs(drills: Iterable[tuple[str, Any, str | None, Any]], now: datetime) -> list[LiveRun]:
+    """The live runs among the run locks of `drills`: (drill name, its `history:` block, primary region, AWS access).
+
+    A lock that cannot be read says nothing either way; cleanup then goes by tags alone, as before.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from drtool.core.errors import InfrastructureError
+    from drtool.reports.history.lock import live_holder
+    from drtool.reports.history.store import open_history
+
+    found = []
+    for name, configured, region, access in dict.fromkeys(drills):
+        try:
+            lock = open_history(name, configured=configured, region=region, access=access).lock()
+            holder = live_holder(lock, now)
+        except (OSError, ClientError, BotoCoreError, InfrastructureError):
+            continue
+        if holder is not None:
+            found.append(LiveRun(holder.run_id, holder.describe(), lock.location))
+    return found
+
+
+def unfinished_drills(records: Iterable[dict[str, Any]]) -> list[str]:
+    """The drills of journaled runs that have no run-finished record: killed, or still running."""
+    started = {r.get("run_id"): r.get("drill") for r in records if r.get("event") == "run-started" and isinstance(r.get("drill"), str)}
+    finished = {r.get("run_id") for r in records if r.get("event") == "run-finished"}
+    return sorted({drill for run, drill in started.items() if run not in finished})
+
+
 def read_journals(journal_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
     """Every sound record of every journal in `journal_dir`, and one warning per file that could not be read whole.
 

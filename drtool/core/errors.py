@@ -60,6 +60,10 @@ class InfrastructureError(Exception):
     """drtool could not run a drill: credentials, endpoint, permissions or an unusable environment."""
 
 
+class ResourceVanished(InfrastructureError):
+    """Something this run created was deleted under it (a cleanup, a person): what it measured is not a drill."""
+
+
 _XML_CODE = re.compile(r"<Code>([^<]+)</Code>")
 _XML_MESSAGE = re.compile(r"<Message>([^<]*)</Message>")
 

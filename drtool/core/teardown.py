@@ -138,6 +138,10 @@ class Teardown:
                     continue
                 self._stack.pop()
                 took = watch.stop()
+                if resource.confirmed and not existed:
+                    # AWS said this run created it, and now it is gone: someone else deleted what the drill was using.
+                    failures.append(f"{resource.kind} {resource.identifier} in {resource.region} was deleted by something "
+                                    "else while the run used it; its figures are not a drill's")
                 self.journal.emit(ResourceDeleted(scope=self.scope, existed=existed, duration_s=round(took, 3), **resource.record()))
                 self.results.append({**resource.record(), "deleted": True, "existed": existed, "duration_s": took})
         self.journal.emit(TeardownFinished(scope=self.scope, failures=failures))

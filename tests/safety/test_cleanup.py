@@ -192,7 +192,8 @@ def test_run_id_and_older_than_narrow_the_selection(lab: Lab, tmp_path: Path) ->
 
     by_age = cleanup(lab, tmp_path, "--region", DR_REGION, "--older-than", "1d", "--yes")
     assert by_age.returncode == 0, by_age.stdout + by_age.stderr
-    assert re.search(rf"{older_copy}\W+{DR_REGION}\W+5d\W+{OLDER}\b", by_age.stdout)
+    # The age goes on growing with world time while cleanup runs: 5 days and whatever hours a busy machine adds.
+    assert re.search(rf"{older_copy}\W+{DR_REGION}\W+5d\w*\W+{OLDER}\b", by_age.stdout)
     assert recent not in by_age.stdout
     assert set(drill_named(lab)) == {recent}
 
@@ -369,3 +370,34 @@ def test_damaged_journals_are_one_warning_each_and_the_leftover_still_goes(lab: 
     assert f"journal of run {KILLED}: rds-instance {instance}" in output
     deletes = [r for r in lab.requests.since(position) if r.operation == "DeleteDBInstance"]
     assert [r.targets for r in deletes] == [(instance,)], deletes
+
+
+def test_cleanup_leaves_a_live_runs_resources_and_a_vanished_instance_is_an_error(lab: Lab, tmp_path: Path) -> None:
+    from tests.helpers import drill_file, finish_drill, start_drill, wait_for_journal_event
+
+    drill = drill_file(tmp_path, ORDERS_DB, rto="4h")
+    with lab.world.hold(RestoreJob):  # the live run's restore stays `creating` while cleanup looks at it
+        running = start_drill(lab, tmp_path, drill=drill)
+        created = wait_for_journal_event(tmp_path, "resource-created", kind="rds-instance")
+        instance = created["identifier"]
+        position = lab.requests.position
+
+        left = cleanup(lab, tmp_path, str(drill), "--yes")
+        assert left.returncode == 0, left.stdout + left.stderr
+        assert f"Run {created['run_id']} is still running" in left.stdout and "--force deletes them" in left.stdout
+        assert instance in left.stdout.split("Resources of live runs: not touched", 1)[1]
+        assert [str(r) for r in lab.requests.since(position) if instance in r.targets] == []
+        assert drill_named(lab)[instance] == "creating"
+
+        forced = start_cleanup(lab, tmp_path, str(drill), "--yes", "--force")
+        assert "deleting its resources anyway (--force)" in read_until(forced, "--force")
+        forced.kill()  # it would wait for the held restore; that it no longer holds back is the point
+        forced.wait(timeout=30)
+
+        # Something removes the instance under the run (AWS refuses to delete a `creating` one; the world need not).
+        with lab.world.lock:
+            del rds_backends[ACCOUNT_ID][DR_REGION].databases[instance]
+    outcome = finish_drill(running, tmp_path)
+
+    assert outcome.exit_code == 3, outcome.output  # could not run: what it timed was not a restore that finished
+    assert "something deleted it while the drill was restoring it" in outcome.output

@@ -18,6 +18,7 @@ from drtool.core.clock import (
     format_duration,
     poll_until,
 )
+from drtool.core.errors import ResourceVanished
 from drtool.core.events import TimingStarted, TimingStopped
 from drtool.core.journal import Journal
 from drtool.core.operations import calls, dr, primary
@@ -303,6 +304,9 @@ def wait_until_available(ctx: RdsDrillContext, recovery: Recovery, deadline: flo
             f"{format_duration(recovery.watch.elapsed)}; gave up at the deadline of {format_duration(deadline)}"
         ) from None
     polled_at = ctx.clock.now()
+    if status_of(instance) in ("missing", "deleting"):
+        raise ResourceVanished(f"{recovery.target}: restored instance {recovery.instance_id} is {status_of(instance)} in "
+                               f"{ctx.dr_region}: something deleted it while the drill was restoring it")
     if status_of(instance) != "available":
         raise DrillFinding(f"{recovery.target}: restored instance {recovery.instance_id} ended {status_of(instance)}, not available")
     recovery.instance = instance

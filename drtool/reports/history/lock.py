@@ -158,6 +158,9 @@ def _taken_over(holder: LockHolder, reason: str) -> str:
 class RunLock(Protocol):
     location: str
 
+    def peek(self) -> bytes | None:
+        """What is at the lock's place now, read only; None when nothing is."""
+
     def acquire(self, me: LockHolder, now: datetime) -> str:
         """Take the lock, or raise RunLockHeld; returns "" or, when a stale lock was taken over, whose and why."""
 
@@ -225,6 +228,8 @@ class LocalRunLock:
         except FileNotFoundError:
             return None
 
+    peek = _read
+
     @contextmanager
     def _serialised(self) -> Iterator[None]:
         with open(self.directory / f".{LOCK_NAME}.flock", "a") as handle:
@@ -240,6 +245,11 @@ class S3RunLock:
         self.s3, self.bucket, self.key = s3, bucket, key
         self.location = f"s3://{bucket}/{key}"
         self._etag: str | None = None
+
+    @calls(probes.read_object)
+    def peek(self) -> bytes | None:
+        found = probes.read_object(self.s3, self.bucket, self.key)
+        return found[0] if found is not None else None
 
     @calls(actions.create_object, probes.read_object, actions.replace_object)
     def acquire(self, me: LockHolder, now: datetime) -> str:
@@ -266,3 +276,15 @@ class S3RunLock:
         if self._etag:
             actions.delete_object_if(self.s3, self.bucket, self.key, self._etag)
             self._etag = None
+
+
+def live_holder(lock: RunLock, now: datetime) -> LockHolder | None:
+    """The run that holds `lock` and may still be running; None when the lock is free, stale or not drtool's."""
+    raw = lock.peek()
+    if raw is None:
+        return None
+    try:
+        holder = LockHolder.from_json(raw)
+    except ValueError:
+        return None
+    return holder if stale_reason(holder, now) is None else None
