@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from drtool.sandbox.seed import BILLING_DB, DR_REGION, DR_SUBNET_GROUP, ORDERS_DB, PRIMARY_REGION
+from drtool.sandbox.seed import BILLING_DB, DR_REGION, DR_SUBNET_GROUP, ORDERS_DB, PRIMARY_REGION, SOURCE_BUCKET
 from tests.helpers import client, drill_file, finish_drill, start_drill
 
 RUN_ID = "prod1"
@@ -69,3 +69,50 @@ def test_a_colliding_drill_name_is_an_error_and_the_resource_is_left(lab, tmp_pa
     assert getattr(client(lab, "rds", DR_REGION), exists)(**params)
     left = [r for r in outcome.journal if r["event"] == "resource-deleted" and r.get("identifier") == name]
     assert left and all(r.get("unconfirmed") for r in left)
+
+
+class AnswerLost(KeyboardInterrupt):
+    """Ctrl-C or the budget, arriving after S3 made the object and before the run read the answer."""
+
+
+@pytest.mark.parametrize("size", [1024, 8 * 1024 * 1024], ids=["put-object", "multipart"])
+def test_a_canary_whose_write_answer_was_lost_is_still_torn_down_on_both_sides(lab, tmp_path, monkeypatch, size):
+    from drtool.core.clock import clock_from_environment
+    from drtool.core.guard import Guard
+    from drtool.core.journal import Journal
+    from drtool.core.ownership import Ownership
+    from drtool.core.session import SessionFactory
+    from drtool.core.teardown import Teardown
+    from drtool.families.s3_replication.canary import CANARY, write_canaries
+    from drtool.families.s3_replication.context import S3DrillContext
+    from tests.families.test_s3_replication import canaries, sandbox_target
+
+    for name, value in lab.environment().items():
+        monkeypatch.setenv(name, value)
+    factory, ownership = SessionFactory(), Ownership()
+    factory.add_client_hook(Guard(run_id=RUN_ID, dr_region=DR_REGION, lookup=factory.client, ownership=ownership).attach)
+    committing_call = "PutObject" if size < 8 * 1024 * 1024 else "CompleteMultipartUpload"
+
+    def lose_the_answer(**kwargs):
+        raise AnswerLost()
+
+    factory.add_client_hook(lambda client, service, region: client.meta.events.register(f"after-call.s3.{committing_call}", lose_the_answer))
+    clock = clock_from_environment()
+    journal = Journal(tmp_path / "journal.jsonl", RUN_ID, clock)
+    teardown = Teardown(journal, clock, "canary", ownership)
+    target = sandbox_target()
+    target = target.model_copy(update={"canary": target.canary.model_copy(update={"count": 1, "sizes": [size]})})
+    ctx = S3DrillContext(name="orders-data", target=target, clients=factory.client, primary_region=PRIMARY_REGION,
+                         dr_region=DR_REGION, clock=clock, journal=journal, teardown=teardown, run_id=RUN_ID, drill_name="sandbox")
+
+    with pytest.raises(AnswerLost):
+        write_canaries(ctx)
+    written = canaries(lab)
+    assert f"{SOURCE_BUCKET}/drtool-canary/{RUN_ID}/" in written[0], written
+    assert not teardown.pending[0].confirmed
+
+    teardown.run()
+
+    assert canaries(lab) == []
+    deleted = [r for r in journal.records if r["event"] == "resource-deleted" and r["kind"] == CANARY]
+    assert deleted and deleted[0]["existed"] and not deleted[0].get("unconfirmed")

@@ -7,6 +7,7 @@ leaves the journal record that `drtool cleanup` follows.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
@@ -15,9 +16,12 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 from urllib.parse import urlencode
 
+from botocore.exceptions import ClientError
+
 from drtool.core.clock import DeadlineExceeded, format_duration, poll_until
 from drtool.core.leftovers import Leftover, age
 from drtool.core.operations import calls, dr, primary
+from drtool.core.ownership import tag_map, tags_prove
 from drtool.core.tagging import CANARY_PREFIX, drill_tags
 from drtool.core.teardown import TrackedResource
 from drtool.core.verdicts import DrillFinding, Measurement, ObjectiveBreached
@@ -88,7 +92,8 @@ def production_encryption(ctx: S3DrillContext) -> dict[str, Any]:
     return {"ServerSideEncryption": "AES256"} if default.get("SSEAlgorithm") == "AES256" else {}
 
 
-@calls("production_encryption", primary("_write_one"), primary("remove_canary", teardown=True))
+@calls("production_encryption", primary("_write_one"), primary("remove_canary", teardown=True),
+       primary("canary_written_by_run", teardown=True))
 def write_canaries(ctx: S3DrillContext) -> list[Canary]:
     target = ctx.target
     settings = {
@@ -103,6 +108,7 @@ def write_canaries(ctx: S3DrillContext) -> list[Canary]:
         resource = ctx.teardown.announce(TrackedResource(
             kind=CANARY, identifier=key, region=ctx.primary_region, target=ctx.name,
             remove=lambda key=key: remove_canary(ctx, key), service="s3",
+            verify=lambda key=key: canary_written_by_run(ctx, key),
         ))
         body = os.urandom(size)
         canary = Canary(key, size, hashlib.sha256(body).hexdigest(), ctx.clock.now())
@@ -110,7 +116,8 @@ def write_canaries(ctx: S3DrillContext) -> list[Canary]:
         def committing(canary: Canary = canary) -> None:
             canary.written_at = ctx.clock.now()
 
-        version = _write_one(ctx.s3_source, target.source_bucket, key, body, settings, committing)
+        with ctx.teardown.creating(resource):
+            version = _write_one(ctx.s3_source, target.source_bucket, key, body, settings, committing)
         canary.write_returned = ctx.clock.now()
         ctx.teardown.created(resource, arn=f"arn:aws:s3:::{target.source_bucket}/{key}", version=version, size=size)
         ctx.progress(f"wrote canary {key} ({size} B)")
@@ -136,7 +143,10 @@ def _write_one(s3: Any, bucket: str, key: str, body: bytes, settings: dict[str, 
         committing()
         return actions.complete_multipart_upload(s3, bucket, key, upload, parts).get("VersionId")
     except BaseException:
-        actions.abort_multipart_upload(s3, bucket, key, upload)
+        # Best effort: an upload that completed just before the interrupt has nothing left to abort, and the abort's
+        # error must not replace the interrupt. Teardown aborts whatever upload is still open.
+        with contextlib.suppress(ClientError):
+            actions.abort_multipart_upload(s3, bucket, key, upload)
         raise
 
 
@@ -294,6 +304,17 @@ def integrity_finding(ctx: S3DrillContext, problems: list[str]) -> None:
 
 
 # --- removal: teardown and cleanup --------------------------------------------------------------------
+
+
+@calls(primary(probes.incomplete_uploads), primary(probes.object_tags))
+def canary_written_by_run(ctx: S3DrillContext, key: str) -> bool:
+    """A write whose answer never arrived (Ctrl-C or the budget mid-request): this run's if S3 holds an upload of the
+    key or the key's tags name this run; teardown then removes it, and the guard reads the tags again per delete."""
+    bucket = ctx.target.source_bucket
+    if any(upload["Key"] == key for upload in probes.incomplete_uploads(ctx.s3_source, bucket, key)):
+        return True
+    tags = probes.object_tags(ctx.s3_source, bucket, key)
+    return tags is not None and tags_prove(tag_map(tags), ctx.run_id, key, named_run=ctx.run_id) is None
 
 
 @calls(primary(probes.head_object), primary("remove_canary_in_bucket", teardown=True),

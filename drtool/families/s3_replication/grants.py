@@ -69,6 +69,7 @@ GRANTS: dict[str, GrantRule] = {
     "s3:GetObjectVersion": _read_objects,
     "s3:PutObject": _canaries("WriteCanaries", ("source_bucket",)),
     "s3:PutObjectTagging": _canaries("WriteCanaries", ("source_bucket",)),
+    "s3:GetObjectTagging": _canaries("RemoveCanaries", ("source_bucket",)),  # a canary whose write answer was lost
     "s3:AbortMultipartUpload": _canaries("RemoveCanaries"),
     "s3:DeleteObject": _canaries("RemoveCanaries"),
     "s3:DeleteObjectVersion": _canaries("RemoveCanaries"),

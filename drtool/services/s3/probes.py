@@ -9,7 +9,7 @@ from drtool.core.operations import operation
 
 __all__ = [
     "bucket_region", "bucket_versioning", "bucket_encryption", "replication_configuration",
-    "head_object", "object_sha256", "key_versions", "incomplete_uploads", "list_keys", "read_object",
+    "head_object", "object_tags", "object_sha256", "key_versions", "incomplete_uploads", "list_keys", "read_object",
 ]
 
 
@@ -55,6 +55,17 @@ def head_object(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
         return s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
     except s3.exceptions.ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
+
+@operation("s3", "GetObjectTagging", iam=("s3:GetObjectTagging",))
+def object_tags(s3: Any, bucket: str, key: str) -> list[dict[str, str]] | None:
+    """The tags of a key's current version, or None while the key does not exist."""
+    try:
+        return s3.get_object_tagging(Bucket=bucket, Key=key).get("TagSet", [])
+    except s3.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound", "MethodNotAllowed"):
             return None
         raise
 
