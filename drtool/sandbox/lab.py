@@ -90,7 +90,7 @@ class Lab:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         try:
             self._server = _RecordingMotoServer(
-                lambda app: RecordingMiddleware(app, self.requests, lambda: self.clock.now()),
+                lambda app: RecordingMiddleware(self._caught_up(app), self.requests, lambda: self.clock.now()),
                 ip_address=LOOPBACK, port=self.port, verbose=False,
             )
             self._server.start()
@@ -150,6 +150,14 @@ class Lab:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+    def _caught_up(self, app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+        def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            if self.world is not None:
+                self.world.catch_up()
+            return app(environ, start_response)
+
+        return serve
 
     def _build_world(self, faults: tuple[str, ...]) -> None:
         # Seed against plain moto, then switch on the world's behaviour.

@@ -491,10 +491,11 @@ class ReplicationModel(QueuedModel):
         if self._replicating:
             return
         with self.lock:
-            now = self.world.now()
+            # The lag runs from the write S3 recorded, not from this callback: world time moves between the two.
+            written_at = key.last_modified or self.world.now()
             for route in self.routes_for(bucket_name, key):
                 _set_status(key, route.destination_bucket, "PENDING")
-                self._enqueue(PendingObject(self, route, key, now, now + self._lag(route)))
+                self._enqueue(PendingObject(self, route, key, written_at, written_at + self._lag(route)))
 
     def on_delete_marker(self, bucket_name: str, key_name: str) -> None:
         """After a DELETE without a version id made a delete marker: rules that replicate delete markers send it on."""

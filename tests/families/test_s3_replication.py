@@ -59,9 +59,11 @@ def test_a_healthy_bucket_pair_passes_canary_and_metrics_and_leaves_no_canary(la
     assert found[SCENARIOS["metrics"]][0] == "passed", outcome.output
     replicated = [r for r in outcome.journal if r["event"] == "canary-replicated"]
     assert len(replicated) == 3 and all(r["source"] in ("LastModified and polls", "polls") for r in replicated)
-    # The lab replicates after 20 to 90 world seconds. Each lag is known as an interval, lag_s ± uncertainty_s:
-    # it cannot end before 20 s, nor begin much after 90 s (a busy lab shows a replica a little after its moment).
-    assert all(r["lag_s"] + r["uncertainty_s"] >= 20 and r["lag_s"] - r["uncertainty_s"] <= 90 + 10
+    # Each lag is known as an interval, lag_s ± uncertainty_s, that must hold the lab's own lag. The lab serves no
+    # request before finishing what was due by then, so however busy the machine, the interval meets the lab's
+    # range of lags; the slack is the two processes' clocks, each anchored to the wall clock once.
+    fastest, slowest = lab.settings.replication_lag_min_seconds, lab.settings.replication_lag_max_seconds
+    assert all(r["lag_s"] + r["uncertainty_s"] >= fastest - 1 and r["lag_s"] - r["uncertainty_s"] <= slowest + 1
                for r in replicated), [(r["lag_s"], r["uncertainty_s"]) for r in replicated]
     measured = outcome.measurements()
     assert measured[(TARGET, "lag max")]["measured_s"] == max(r["lag_s"] for r in replicated)

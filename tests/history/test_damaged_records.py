@@ -56,12 +56,26 @@ def test_a_damaged_history_record_never_breaks_a_run_its_report_or_history(lab, 
     assert "history-recorded" in [r["event"] for r in outcome.journal]
 
     env = lab_env(lab, tmp_path)
-    shown = subprocess.run([sys.executable, "-m", "drtool.cli", "history", "sandbox", "--fail-on-regression"],
-                           env=env, capture_output=True, text=True, timeout=60)
+
+    def history_command(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "drtool.cli", "history", "sandbox", *args],
+                              env=env, capture_output=True, text=True, timeout=60)
+
+    shown = history_command()
     assert shown.returncode == 0, shown.stdout + shown.stderr
     assert "Traceback" not in shown.stdout + shown.stderr
     assert "fast" in shown.stdout + shown.stderr  # the skipped record is named
-    as_json = subprocess.run([sys.executable, "-m", "drtool.cli", "history", "sandbox", "--format", "json"],
-                             env=env, capture_output=True, text=True, timeout=60)
+    as_json = history_command("--format", "json")
     assert as_json.returncode == 0, as_json.stdout + as_json.stderr
     assert len(json.loads(as_json.stdout)["problems"]) == len(damaged)
+
+    # Whether this run regressed depends on the world's time of day; the damaged records must not change the answer.
+    judged_with_damage = history_command("--fail-on-regression")
+    assert "Traceback" not in judged_with_damage.stdout + judged_with_damage.stderr
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    for name in damaged:
+        (runs / f"20260301T000000000000Z-{name}.json").rename(aside / f"{name}.json")
+    judged_without = history_command("--fail-on-regression")
+    assert judged_with_damage.returncode == judged_without.returncode in (0, 1), (
+        judged_with_damage.stdout + judged_with_damage.stderr, judged_without.stdout + judged_without.stderr)
