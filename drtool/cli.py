@@ -682,13 +682,26 @@ def plan(drill_file: Path = typer.Argument(..., help="Drill file to plan.")) -> 
 def permissions(
     drill_file: Path = typer.Argument(..., help="Drill file whose IAM policy to print."),
     account_id: str = typer.Option("*", "--account-id", help="AWS account id for the resource ARNs."),
+    caller: bool = typer.Option(False, "--caller", help="Print instead what the identity that starts the drill needs to assume the drill file's aws.role_arn."),
 ) -> None:
     """Print the least-privilege IAM policy (JSON) the drill needs, derived from the operations it can reach."""
-    from drtool.commands.permissions import drill_policy, render
+    from drtool.commands.permissions import caller_policy, drill_policy, render
+    from drtool.commands.plan import build_plan
     from drtool.core.inputs import account_id_problems
 
     loaded = _check(drill_file, account_id_problems(account_id))
+    if caller:
+        policy = caller_policy(_derived(drill_file, lambda: build_plan(loaded)))
+        if policy is None:
+            _fail_invalid(f"{drill_file}: names no aws.role_arn: the identity that starts the drill is its identity, "
+                          "and needs the policy `drtool permissions` prints")
+        typer.echo(render(policy))
+        return
     typer.echo(render(_derived(drill_file, lambda: drill_policy(loaded, account_id))))
+    if loaded.drill.aws.role_arn:
+        typer.echo(f"drtool: this is the policy of {loaded.drill.aws.role_arn}; the identity that starts the drill "
+                   "needs sts:AssumeRole on it (drtool permissions --caller), and the role's trust policy must name "
+                   "that identity", err=True)
 
 
 def _derived(path: Path, derive):

@@ -47,3 +47,26 @@ variable "drill_policy_file" {
   type        = string
   default     = "drill-policy.json"
 }
+
+variable "drill_role_name" {
+  description = "The drill's role: the name in aws.role_arn of drills/monthly.yaml."
+  type        = string
+  default     = "drtool-drill"
+}
+
+variable "drill_role_trusted" {
+  description = "Other schedulers' role ARNs that may assume the drill role (the EKS pod's, GitHub's or GitLab's OIDC role)."
+  type        = list(string)
+  default     = []
+}
+
+variable "state_bucket" {
+  description = "The bucket for the run history, the run lock and the evidence: history.s3 and evidence.bucket in the drill file."
+  type        = string
+}
+
+variable "state_kms_alias" {
+  description = "The alias (without alias/) of the key that encrypts the state bucket: evidence.kms_key in the drill file."
+  type        = string
+  default     = "drtool-state"
+}

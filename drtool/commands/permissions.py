@@ -89,6 +89,16 @@ def _finished(statement: dict[str, Any]) -> dict[str, Any]:
     return finished
 
 
+def caller_policy(plan: DrillPlan) -> dict[str, Any] | None:
+    """What the identity that starts the drill needs when the drill file names a role: to assume it, and no more
+    (the role's trust policy must name that identity too). None when the drill runs as the identity it starts with."""
+    role = plan.drill.aws.role_arn
+    if not role:
+        return None
+    return {"Version": POLICY_VERSION, "Statement": [
+        {"Sid": "AssumeTheDrillRole", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role}]}
+
+
 def drill_policy(loaded: LoadedDrill, account: str = "*") -> dict[str, Any]:
     """The policy for a drill file already checked by `check_drill_file`."""
     return policy_for_plan(build_plan(loaded), account)

@@ -34,6 +34,8 @@ from drtool.services.cloudwatch.publish import put_metric_data
 from drtool.services.sns.publish import publish_message
 
 RUN_ID_PLACEHOLDER = "<run-id>"
+# Who assumes the drill file's aws.role_arn: the credential chain the run starts with (a profile, the scheduler's role).
+STARTING_IDENTITY = "the identity that starts the drill"
 _EACH = re.compile(EACH_TARGET_STEP)
 _NAMED = re.compile(NAMED_TARGET_STEP)
 
@@ -228,7 +230,12 @@ def _resource(drill: Drill, target: str, created: ResourceKind, call: PlannedCal
 def _preflight_calls(drill: Drill) -> tuple[PlannedCall, ...]:
     """What drtool.core.preflight calls: who am I, then one cheap read per target kind in both regions."""
     identity = preflight_module.caller_identity.operation
-    calls = [PlannedCall(identity.service, identity.api, drill.primary_region, False, identity.iam_actions)]
+    calls = []
+    if drill.aws.role_arn:
+        # Made with the credentials the run starts from, before anything else: the scheduler's role, not the drill's.
+        calls.append(PlannedCall("sts", "AssumeRole", drill.primary_region, False, ("sts:AssumeRole",),
+                                 acting_as=STARTING_IDENTITY))
+    calls.append(PlannedCall(identity.service, identity.api, drill.primary_region, False, identity.iam_actions))
     for probe in preflight_module.region_probes(drill):  # what preflight itself runs, so the plan follows it
         api = _api_name(probe.service, probe.method)
         for region in (drill.primary_region, drill.dr_region):

@@ -149,7 +149,8 @@ def parse_timestamp(value: Any) -> datetime:
 
 def _assumed_role_session(base: boto3.Session, access: AwsAccess, sts: Any = None) -> boto3.Session:
     """A session whose credentials come from sts:AssumeRole and refresh before they expire."""
-    sts = sts or base.client("sts")
+    # Named: botocore reads AWS_DEFAULT_REGION, not the AWS_REGION a container may be given alone.
+    sts = sts or base.client("sts", region_name=_sts_region(base))
 
     def fetch() -> dict[str, str]:
         params: dict[str, Any] = {"RoleArn": access.role_arn, "RoleSessionName": access.session_name}

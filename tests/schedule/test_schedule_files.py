@@ -6,6 +6,7 @@ exist; the reports and the journal are kept even when the drill fails.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
@@ -200,13 +201,26 @@ def test_eventbridge_scheduler_starts_the_ecs_task_monthly_with_retries_and_a_de
     assert target["role_arn"] == "${aws_iam_role.scheduler.arn}" and ("aws_iam_role", "scheduler") in resources
 
     task = resources[("aws_ecs_task_definition", "drill")]
-    command = re.search(r"command = \[(.*?)\]", task["container_definitions"]).group(1)
-    argv = [_default(variables, "${" + part + "}") if part.startswith("var.") else _unquoted(part)
-            for part in command.split(", ")]
-    _check_drtool_run(argv)
-    assert '"10001:10001"' in task["container_definitions"], "the task runs as the image's own user"
-    assert task["task_role_arn"] == "${aws_iam_role.drill.arn}"
-    assert "drill_policy_file" in resources[("aws_iam_role_policy", "drill")]["policy"], "the task role's policy is drtool's"
+    assert "drill-container.json.tftpl" in task["container_definitions"]
+    values = {"image": "drtool:test", "drill_file": _default(variables, "${var.drill_file}"), "region": "us-east-1",
+              "log_group": "/ecs/drtool-monthly"}
+    template = (TERRAFORM / "drill-container.json.tftpl").read_text()
+    [container] = json.loads(re.sub(r"\$\{(\w+)\}", lambda match: values[match.group(1)], template))
+    _check_drtool_run(container["command"])
+    assert container["user"] == f"{_dockerfile_uid()}:{_dockerfile_uid()}", "the task runs as the image's own user"
+    assert container["readonlyRootFilesystem"] is True
+    volumes = {_unquoted(volume["name"]) for volume in task["volume"]}
+    assert {point["sourceVolume"] for point in container["mountPoints"]} <= volumes
+    assert task["task_role_arn"] == "${aws_iam_role.task.arn}"
+    # The task may only become the drill's role, which is the role the drill file names, with drtool's policy.
+    assert "drill_policy_file" in resources[("aws_iam_role_policy", "drill")]["policy"], "the drill role's policy is drtool's"
+    drill_role = check_drill_file(REPO / DRILL).drill.aws.role_arn
+    assert _default(variables, resources[("aws_iam_role", "drill")]["name"]) == drill_role.rsplit("/", 1)[1]
+    assert resources[("aws_iam_role_policy", "task")]["policy"] == "${data.aws_iam_policy_document.task.json}"
+    records = check_drill_file(REPO / DRILL).drill
+    assert records.history is not None and records.evidence is not None, "every scheduler shares one history and lock"
+    assert records.history.bucket == records.evidence.bucket
+    assert ("aws_s3_bucket", "state") in resources and ("aws_kms_alias", "state") in resources
 
 
 def test_the_terraform_is_formatted_as_terraform_fmt_writes_it():
