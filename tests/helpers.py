@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -32,6 +33,25 @@ T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parent.parent
 SANDBOX_DRILL = REPO / "drills" / "sandbox.yaml"
+
+# scripts/test sets it once it has installed every tool the tests run for real (Debian's chromium and
+# prometheus-pushgateway): from then on a missing tool is a failure, so CI can never pass without its test.
+REQUIRE_TOOLS_ENV = "DRTOOL_TESTS_REQUIRE_TOOLS"
+
+
+def installed_tool(name: str, *, package: str) -> str:
+    """The path of the program `name`, which Debian's `package` installs and scripts/test installs where missing.
+
+    Missing under scripts/test (DRTOOL_TESTS_REQUIRE_TOOLS=1): a failure naming the tool. Missing under a bare
+    pytest: a skip naming it, and how to get it.
+    """
+    found = shutil.which(name)
+    if found:
+        return found
+    missing = f"{name} is not on PATH (Debian's {package}: apt-get install {package}, or run scripts/test, which does)"
+    if os.environ.get(REQUIRE_TOOLS_ENV) == "1":
+        pytest.fail(f"{missing}; {REQUIRE_TOOLS_ENV}=1 makes a missing tool a failure", pytrace=False)
+    pytest.skip(missing)
 
 
 def client(lab: Lab, service: str, region: str = DR_REGION, config: Config | None = None):

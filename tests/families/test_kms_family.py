@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from drtool.sandbox.seed import (
 )
 from tests.families.test_s3_any_world import outcomes_by_target
 from tests.families.test_s3_replication import outcomes
-from tests.helpers import REPO, drill_file, production_untouched, run_drill
+from tests.helpers import REPO, client, drill_file, production_untouched, run_drill
 
 TARGET = "dr-secrets-key"
 SCENARIOS = {
@@ -54,15 +55,22 @@ def red(journal: list[dict]) -> set[str]:
 
 
 def test_a_healthy_dr_key_passes_every_scenario_and_changes_nothing(lab: Lab, tmp_path: Path) -> None:
+    kms = client(lab, "kms", DR_REGION)
+    key_id = kms.describe_key(KeyId="alias/dr-secrets")["KeyMetadata"]["KeyId"]
+    rotated = max(r["RotationDate"] for r in kms.list_key_rotations(KeyId=key_id)["Rotations"])
+    before = lab.clock.now()
     with production_untouched(lab):
         outcome = run_drill(lab, tmp_path, drill=kms_drill(tmp_path))
+    after = lab.clock.now() + timedelta(seconds=1)  # the note rounds to the second
 
     assert outcome.exit_code == 0, outcome.output
     assert red(outcome.journal) == set()
     notes = "\n".join(r["line"] for r in outcome.journal if r["event"] == "note")
     assert "alias/dr-secrets is the DR replica of alias/dr-secrets" in notes
-    # The age of the last rotation moves with world time: its shape is the claim, not its figure.
-    assert re.search(r"rotates every 180 days; last rotated \d+d\w* ago", notes), notes
+    # The age of the last rotation moves with world time: it is the one the drill read between `before` and `after`.
+    shown = re.search(r"rotates every 180 days; last rotated (\d+)d\w* ago", notes)
+    assert shown, notes
+    assert (before - rotated).days <= int(shown.group(1)) <= (after - rotated).days, (shown.group(0), before, after)
     assert "analytics-readonly is refused kms:Decrypt with alias/dr-secrets, as expected" in notes
     trips = [r["measurement"] for r in outcome.journal if r["event"] == "note" and r.get("measurement")]
     assert trips and all(0 < t["measured_s"] <= t["objective_s"] == 3600 for t in trips), trips

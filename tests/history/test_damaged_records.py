@@ -43,7 +43,7 @@ def test_a_damaged_history_record_never_breaks_a_run_its_report_or_history(lab, 
         (runs / f"20260301T000000000000Z-{name}.json").write_text(json.dumps(record))
     reports = tmp_path / "reports"
 
-    outcome = run_drill(lab, tmp_path, "--report-dir", str(reports), drill=drill_file(tmp_path, ORDERS_DB, rto="4h"))
+    outcome = run_drill(lab, tmp_path, "--report-dir", str(reports), drill=drill_file(tmp_path, ORDERS_DB, rto="4h", rpo="48h"))
 
     assert outcome.exit_code == 0, outcome.output
     assert "Traceback" not in outcome.output

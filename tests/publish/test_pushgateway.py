@@ -15,11 +15,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from drtool.commands.publish import publish_run
 from drtool.drill.publish import Publishing, PushgatewayPublishing
 from drtool.drill.validate import check_drill_file
-from tests.helpers import SANDBOX_DRILL, wait_for
+from tests.helpers import SANDBOX_DRILL, installed_tool, wait_for
 from tests.publish.runs import finished_run
-
-BINARY = shutil.which("prometheus-pushgateway") or shutil.which("pushgateway")
-
 
 def _free_port() -> int:
     with socket.socket() as probe:
@@ -37,12 +34,12 @@ def _ready(url: str) -> bool:
 
 @pytest.fixture
 def pushgateway(tmp_path) -> Iterator[str]:
-    if BINARY is None:
-        pytest.skip("prometheus-pushgateway is not installed (apt-get install prometheus-pushgateway; .ci/run does)")
+    # Upstream's release names its binary plain `pushgateway`; Debian's is the one scripts/test installs.
+    binary = shutil.which("pushgateway") or installed_tool("prometheus-pushgateway", package="prometheus-pushgateway")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = (tmp_path / "pushgateway.log").open("w")
-    process = subprocess.Popen([BINARY, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file="],
+    process = subprocess.Popen([binary, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file="],
                                stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for(lambda: process.poll() is None and _ready(url), bool, timeout=30, what=f"the Pushgateway on {url}")

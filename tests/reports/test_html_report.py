@@ -1,4 +1,4 @@
-"""The HTML report, rendered in headless Chromium (Debian's `chromium`, which .ci/run installs where missing).
+"""The HTML report, rendered in headless Chromium (Debian's `chromium`, which scripts/test installs where missing).
 
 One drill runs for the whole module, as a script runs it: `-q --format json --report-dir`. The report must
 be self-contained, show on screen, carry the figures and each scenario's timeline against its budget, and
@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import shutil
 import subprocess
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +23,7 @@ from drtool.core.clock import format_duration
 from drtool.core.journal import read_journal
 from drtool.core.results import RunResult, summarize
 from drtool.reports import html
+from tests.helpers import installed_tool
 from tests.reports.drilled import BREACHED_RTO, WIDE_RTO, Drilled, run_once
 
 WINDOW = (1100, 2400)
@@ -40,8 +40,7 @@ def document(drilled: Drilled) -> dict:
 
 
 def chromium(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
-    binary = shutil.which("chromium")
-    assert binary, "Debian's chromium is missing: .ci/run installs it (apt-get install chromium)"
+    binary = installed_tool("chromium", package="chromium")
     return subprocess.run([binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                            f"--user-data-dir={tmp_path / 'chromium-profile'}", *args],
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)

@@ -8,7 +8,6 @@ screenshot must hold a rendered page, not a blank one.
 from __future__ import annotations
 
 import re
-import shutil
 import struct
 import subprocess
 import zlib
@@ -19,6 +18,7 @@ import pytest
 
 from drtool.sandbox.seed import BILLING_DB, ORDERS_DB
 from tests.conftest import TIME_SCALE
+from tests.helpers import installed_tool
 from tests.reports.runs import SANDBOX_RTO, Run, databases_drill, drtool_run
 
 DURATION = r"\d[\dhms]*"
@@ -41,8 +41,7 @@ def page(run: Run) -> Path:
 
 
 def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
-    binary = shutil.which("chromium")
-    assert binary, "headless Chromium is needed: apt-get install chromium (.ci/run does)"
+    binary = installed_tool("chromium", package="chromium")
     return subprocess.run(
         [binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--user-data-dir={profile}", *args],
         capture_output=True, text=True, timeout=120,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from botocore.exceptions import ClientError
@@ -90,13 +90,14 @@ def untagged_drill_named_instance(lab: Lab) -> str:
     return UNTAGGED
 
 
-def backdate(identifier: str, days: int, now) -> None:
-    """Make a leftover look as if a run left it `days` ago (moto has no way to create the past)."""
+def backdate(identifier: str, days: int, now) -> datetime:
+    """Make a leftover look as if a run left it `days` ago (moto has no way to create the past); its new create time."""
     backend = rds_backends[ACCOUNT_ID][DR_REGION]
     resource = backend.databases.get(identifier) or backend.database_snapshots[identifier]
     resource.created = now - timedelta(days=days)
     if hasattr(resource, "instance_create_time"):
         resource.instance_create_time = resource.created
+    return resource.created
 
 
 def drill_named(lab: Lab) -> dict[str, str]:
@@ -183,17 +184,23 @@ def test_run_id_and_older_than_narrow_the_selection(lab: Lab, tmp_path: Path) ->
     older_copy = copy_leftover(lab, OLDER)
     recent = restore_leftover(lab, KILLED, target=BILLING_DB)
     backdate(old_instance, 3, lab.clock.now())
-    backdate(older_copy, 5, lab.clock.now())
+    # Ages grow with world time (a day is 144 real seconds at x600): the threshold lies 30 world days from both
+    # the recent leftover's age and the old copy's, so no load carries either across it during the test.
+    copied_at = backdate(older_copy, 60, lab.clock.now())
 
     by_run = cleanup(lab, tmp_path, "--region", DR_REGION, "--run-id", OLD, "--yes")
     assert by_run.returncode == 0, by_run.stdout + by_run.stderr
     assert listed_row(by_run.stdout, old_instance, OLD)
     assert set(drill_named(lab)) == {older_copy, recent}
 
-    by_age = cleanup(lab, tmp_path, "--region", DR_REGION, "--older-than", "1d", "--yes")
+    before = lab.clock.now()
+    by_age = cleanup(lab, tmp_path, "--region", DR_REGION, "--older-than", "30d", "--yes")
+    after = lab.clock.now() + timedelta(seconds=1)  # cleanup rounds to the second
     assert by_age.returncode == 0, by_age.stdout + by_age.stderr
-    # The age goes on growing with world time while cleanup runs: 5 days and whatever hours a busy machine adds.
-    assert re.search(rf"{older_copy}\W+{DR_REGION}\W+5d\w*\W+{OLDER}\b", by_age.stdout)
+    # The age shown is the one cleanup read between `before` and `after`, in whole days.
+    shown = re.search(rf"{older_copy}\W+{DR_REGION}\W+(\d+)d\w*\W+{OLDER}\b", by_age.stdout)
+    assert shown, by_age.stdout
+    assert (before - copied_at).days <= int(shown.group(1)) <= (after - copied_at).days, (shown.group(0), before, after)
     assert recent not in by_age.stdout
     assert set(drill_named(lab)) == {recent}
 
