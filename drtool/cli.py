@@ -193,7 +193,7 @@ def run(
     output_format: str = typer.Option("text", "--format", metavar="text|json", help="json: print the run as one JSON document on stdout (progress goes to stderr)."),
     report_dir: Optional[Path] = typer.Option(None, "--report-dir", metavar="DIR", help="Write report.html, summary.json, summary.md and a copy of the journal here."),
     # The run's history record, run lock and evidence bundle (drtool.runner.records).
-    history: Optional[str] = typer.Option(None, "--history", metavar="DIR|s3://BUCKET/PREFIX/", help="History store for the run's record and its run lock (default: the drill file's, else ~/.local/state/drtool/history)."),
+    history: Optional[str] = typer.Option(None, "--history", metavar="DIR|s3://BUCKET/PREFIX/", help="History store for the run's record and its run lock (default: the drill file's, else ~/.local/state/drtool/history; with --sandbox, a directory, default ~/.local/state/drtool/sandbox-history, and the lock is the run's own)."),
     no_history: bool = typer.Option(False, "--no-history", help="Do not record this run in the history (the run lock is still taken)."),
     evidence: Optional[Path] = typer.Option(None, "--evidence", metavar="DIR", help="Write the evidence bundle here: the journal, the reports and manifest.json with their SHA-256."),
 ) -> None:
@@ -220,7 +220,7 @@ def run(
     publish = PublishOptions(cloudwatch_namespace, pushgateway, sns_topic, no_publish)
     problems += publish.problems(("--cloudwatch-namespace", "--pushgateway", "--sns-topic"))
     problems += _output_problems(quiet, verbose, output_format) + output_dir_problems(report_dir, "--report-dir")
-    problems += _run_output_problems(history, evidence)
+    problems += _run_output_problems(history, evidence, sandbox=sandbox)
     if drill_file is None:
         from drtool.drill.bundled import sandbox_drill
 
@@ -235,7 +235,8 @@ def run(
     from drtool.reports.junit import JUnitOptions
     from drtool.runner.run import ReportFiles, RunOutputs, run_drill
 
-    outputs = RunOutputs(history=history, record_history=not no_history, evidence=evidence)
+    # A sandbox run drills a private lab: it neither takes a production run's lock nor writes in its history.
+    outputs = RunOutputs(history=history, record_history=not no_history, evidence=evidence, sandbox=sandbox)
     reports = ReportFiles(junit_xml, JUnitOptions(junit_strict, junit_figures_in_names), cucumber_json, report_dir)
     lab = None
     if sandbox:
@@ -307,17 +308,18 @@ def report(
     raise typer.Exit(int(result.exit_code()))
 
 
-def _run_output_problems(history: Optional[str], evidence: Optional[Path]) -> list:
+def _run_output_problems(history: Optional[str], evidence: Optional[Path], *, sandbox: bool = False) -> list:
     from drtool.core.inputs import output_dir_problems
     from drtool.reports.history.store import history_location_problems
 
-    return [*history_location_problems(history), *output_dir_problems(evidence, "--evidence")]
+    return [*history_location_problems(history, sandbox=sandbox), *output_dir_problems(evidence, "--evidence")]
 
 
 @app.command()
 def history(
     drill: Optional[str] = typer.Argument(None, metavar="[DRILL_NAME | DRILL_FILE]", help="The drill, by name or by its drill file (which may name an S3 history store); none lists the drills recorded."),
     location: Optional[str] = typer.Option(None, "--history", metavar="DIR|s3://BUCKET/PREFIX/", help="The history store (default: the drill file's, else ~/.local/state/drtool/history)."),
+    sandbox: bool = typer.Option(False, "--sandbox", help="The runs of `drtool run --sandbox`, kept apart from production's (~/.local/state/drtool/sandbox-history)."),
     output_format: str = typer.Option("table", "--format", help="table or json."),
     last: int = typer.Option(20, "--last", metavar="N", help="Show the last N runs."),
     window: int = typer.Option(6, "--window", metavar="N", help="A figure is judged against the median of its last N earlier runs."),
@@ -333,9 +335,18 @@ def history(
     """
     from drtool.commands.history import option_problems, parse_margin, recorded_drills, show_history
     from drtool.core.model import NAME_PATTERN, Problem
-    from drtool.reports.history.store import default_history_root, history_location_problems, open_history
+    from drtool.core.inputs import option_problem
+    from drtool.reports.history.store import (
+        LocalHistory,
+        default_history_root,
+        default_sandbox_history_root,
+        history_location_problems,
+        open_history,
+    )
 
     problems = [*option_problems(output_format, last, window, margin), *history_location_problems(location)]
+    if sandbox and location is not None:
+        problems.append(option_problem("--sandbox", "reads the sandbox history, and --history names another store: give only one of them"))
     loaded = None
     if drill is not None and (Path(drill).suffix in (".yaml", ".yml") or Path(drill).is_file()):
         loaded = _checked(Path(drill), problems)
@@ -343,7 +354,10 @@ def history(
         problems.append(Problem(drill[:80], None, "is neither a drill file nor a drill name (lowercase letters, digits and hyphens)"))
     if problems:
         _fail_problems("drtool history", problems)
-    local_root = Path(location) if location and not location.startswith("s3://") else default_history_root()
+    if sandbox:
+        local_root = default_sandbox_history_root()
+    else:
+        local_root = Path(location) if location and not location.startswith("s3://") else default_history_root()
     if drill is None:
         if location and location.startswith("s3://"):
             _fail_invalid("drtool history: name the drill whose history to read from S3")
@@ -351,15 +365,28 @@ def history(
         typer.echo("\n".join(names) if names else f"no drill runs are recorded in {local_root}")
         raise typer.Exit(0 if names else EXIT_INVALID)
     name = loaded.drill.drill if loaded else drill
-    store = open_history(name, location, configured=loaded.drill.history if loaded else None,
-                         region=loaded.drill.primary_region if loaded else None, access=loaded.drill.aws if loaded else None)
-    stored = _read_history(store, name)
+    if sandbox:  # never the drill file's `history:`: that is its production runs'
+        store = LocalHistory(local_root, name)
+    else:
+        store = open_history(name, location, configured=loaded.drill.history if loaded else None,
+                             region=loaded.drill.primary_region if loaded else None, access=loaded.drill.aws if loaded else None)
+    # Someone who ran the demo and looks for it here is told where sandbox runs went.
+    hint = "" if sandbox or location else _sandbox_history_hint(name, default_sandbox_history_root())
+    stored = _read_history(store, name, hint)
     raise typer.Exit(show_history(_console(), stored, store.location, name, output_format=output_format, last=last,
                                   window=window, margin=parse_margin(margin), fail_on_regression=fail_on_regression,
                                   figures=figure))
 
 
-def _read_history(store, name: str):
+def _sandbox_history_hint(name: str, sandbox_root: Path) -> str:
+    from drtool.commands.history import recorded_drills
+
+    if name not in recorded_drills(sandbox_root):
+        return ""
+    return f"; runs of `drtool run --sandbox` are kept apart: drtool history --sandbox {name}"
+
+
+def _read_history(store, name: str, hint: str = ""):
     """The drill's records; exit 2 when none are recorded, 3 when the store cannot be read."""
     from drtool.core.errors import describe_error
     from drtool.runner.records import RECORD_ERRORS
@@ -370,7 +397,7 @@ def _read_history(store, name: str):
         typer.echo(f"drtool history: cannot read {store.location}: {describe_error(exc)}", err=True)
         raise typer.Exit(EXIT_COULD_NOT_REACH_AWS)
     if not stored.records and not stored.problems:
-        _fail_invalid(f"drtool history: no runs of drill {name!r} are recorded in {store.location}")
+        _fail_invalid(f"drtool history: no runs of drill {name!r} are recorded in {store.location}{hint}")
     return stored
 
 

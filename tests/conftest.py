@@ -27,15 +27,21 @@
    thing a request log cannot show: a side effect). The world's own nightly
    backups add snapshots; that is production working, not a drill's doing.
 
-Every test also gets a history store of its own (`DRTOOL_HISTORY_DIR` under its
-`tmp_path`, which the drills it starts inherit): drills take a run lock there, and
-two tests running the same drill at once must not refuse each other.
+Every test also runs in a home of its own (`tests/sealed.py`): `HOME` and the XDG
+state, config and cache homes under its `tmp_path`, a history store there
+(`DRTOOL_HISTORY_DIR`, which the drills it starts inherit), and none of the user's
+`DRTOOL_*` settings. So drills take their run locks there, two tests running the
+same drill at once never refuse each other, and nothing lands in the user's
+`drtool history`. A guard fails any test during which the real home's drtool
+places (or `~/.aws`, or the names at the top of the home) changed.
 
 `tests/helpers.py` is assert-rewritten, so a failing helper shows what differed.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -43,6 +49,14 @@ import pytest
 pytest.register_assert_rewrite("tests.helpers", "tests.safety.matrix")
 
 from drtool.sandbox.lab import Lab  # noqa: E402
+from tests.sealed import HomeGuard, RealHome, state_home  # noqa: E402
+
+pytest_plugins = ["pytester"]
+
+# Taken when the suite starts, before any test's home replaces it.
+REAL_HOME = RealHome.of(Path.home(), os.environ)
+# What scripts/test sets for the whole suite; every other DRTOOL_* setting is the user's, not a test's.
+SUITE_SETTINGS = ("DRTOOL_TESTS_REQUIRE_TOOLS",)
 
 # 1 real second is 10 world minutes: a 12-minute restore takes 1.2 s.
 TIME_SCALE = 600
@@ -54,9 +68,24 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@pytest.fixture(scope="session")
+def home_guard() -> HomeGuard:
+    return HomeGuard(REAL_HOME)
+
+
 @pytest.fixture(autouse=True)
-def own_history(tmp_path, monkeypatch) -> None:
+def sealed_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home_guard: HomeGuard) -> Iterator[None]:
+    for name in [name for name in os.environ if name.startswith("DRTOOL_") and name not in SUITE_SETTINGS]:
+        monkeypatch.delenv(name)
+    for name, value in state_home(tmp_path).items():
+        Path(value).mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("DRTOOL_HISTORY_DIR", str(tmp_path / "history"))
+    yield
+    written = home_guard.check()
+    if written:
+        pytest.fail(f"this test (or one beside it) wrote under the real home {REAL_HOME.home}:\n  "
+                    + "\n  ".join(written[:20]), pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ from drtool.drill.file import LoadedDrill
 from drtool.reports.evidence import MANIFEST, build_bundle, evidence_client, file_sha256, upload_bundle
 from drtool.reports.history.lock import LockHolder, RunLock, RunLockHeld
 from drtool.reports.history.record import history_record, past_result
-from drtool.reports.history.store import HistoryStore, history_location_problems, open_history
+from drtool.reports.history.store import HistoryStore, history_location_problems, open_history, sandbox_history
 
 STORE_KEY = pytest.StashKey[HistoryStore]()
 LOCK_KEY = pytest.StashKey[RunLock]()
@@ -44,6 +44,10 @@ def add_options(group: pytest.OptionGroup) -> None:
     group.addoption("--drill-history", metavar="DIR|s3://BUCKET/PREFIX/",
                     help="the history store for the run's record and its run lock (default: the drill file's, else "
                          "$DRTOOL_HISTORY_DIR or ~/.local/state/drtool/history)")
+    group.addoption("--drill-sandbox", action="store_true",
+                    help="the run drills a lab of its own (drtool run --sandbox): its record goes to the sandbox "
+                         "history (--drill-history DIR, else $DRTOOL_SANDBOX_HISTORY_DIR or "
+                         "~/.local/state/drtool/sandbox-history) and its run lock is its own, never a production run's")
     group.addoption("--drill-no-history", action="store_true",
                     help="do not record this run in the history (the run lock is still taken)")
     group.addoption("--drill-evidence", metavar="DIR", help="write the run's evidence bundle (journal, reports, manifest) here")
@@ -51,7 +55,8 @@ def add_options(group: pytest.OptionGroup) -> None:
 
 def option_problems(config: pytest.Config) -> list[Problem]:
     evidence = config.getoption("drill_evidence")
-    return [*history_location_problems(config.getoption("drill_history"), "--drill-history"),
+    return [*history_location_problems(config.getoption("drill_history"), "--drill-history",
+                                       sandbox=config.getoption("drill_sandbox")),
             *output_dir_problems(Path(evidence) if evidence else None, "--drill-evidence")]
 
 
@@ -60,8 +65,11 @@ def take_lock(config: pytest.Config, loaded: LoadedDrill, run_id: str) -> None:
     drill = loaded.drill
     now = datetime.now(timezone.utc)
     try:
-        store = open_history(drill.drill, config.getoption("drill_history"), configured=drill.history,
-                             region=drill.primary_region, access=drill.aws)
+        if config.getoption("drill_sandbox"):
+            store: HistoryStore = sandbox_history(drill.drill, run_id, config.getoption("drill_history"))
+        else:
+            store = open_history(drill.drill, config.getoption("drill_history"), configured=drill.history,
+                                 region=drill.primary_region, access=drill.aws)
         lock = store.lock()
         took_over = lock.acquire(LockHolder.me(run_id, drill.drill, now, drill.budget), now)
     except RunLockHeld as exc:

@@ -79,9 +79,11 @@ class RunOutputs:
     history: str | None = None  # a directory or s3:// URL; None: the drill file's, else the local default
     record_history: bool = True
     evidence: Path | None = None
+    sandbox: bool = False  # drills a lab of its own: the sandbox history, and a run lock of its own
 
     def pytest_args(self) -> list[str]:
-        return [*(["--drill-history", self.history] if self.history else []),
+        return [*(["--drill-sandbox"] if self.sandbox else []),
+                *(["--drill-history", self.history] if self.history else []),
                 *([] if self.record_history else ["--drill-no-history"]),
                 *(["--drill-evidence", str(self.evidence)] if self.evidence else [])]
 

@@ -8,6 +8,11 @@ the command line. Either holds, per drill:
     <drill>/runs/<recorded>-<run id>.json   one record per run, never rewritten
     <drill>/lock.json                       the run lock while a run holds it
 
+A `drtool run --sandbox` run is not a production run: its records go to a local
+store of their own (`$DRTOOL_SANDBOX_HISTORY_DIR`, else
+`<state home>/drtool/sandbox-history`), and its run lock is the run's own, since
+each such run drills a private lab no other run can touch.
+
 S3 is reached only through drtool's S3 operations, on clients whose guard
 allows writes under exactly these keys (`history_places`).
 """
@@ -16,6 +21,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,11 +40,16 @@ from drtool.reports.history.record import record_problem
 from drtool.services.s3 import actions, probes
 
 HISTORY_DIR_ENV = "DRTOOL_HISTORY_DIR"
+SANDBOX_HISTORY_DIR_ENV = "DRTOOL_SANDBOX_HISTORY_DIR"
 RUNS = "runs/"
 
 
 def default_history_root() -> Path:
     return state_directory(HISTORY_DIR_ENV, "history")
+
+
+def default_sandbox_history_root() -> Path:
+    return state_directory(SANDBOX_HISTORY_DIR_ENV, "sandbox-history")
 
 
 def record_name(record: dict[str, Any]) -> str:
@@ -106,6 +118,38 @@ class LocalHistory:
         return LocalRunLock(self.directory)
 
 
+class PrivateRunLock(LocalRunLock):
+    """The run lock of a run that drills a lab of its own: in a directory made for that run alone, removed when it
+    is released. Nothing else can hold it, so two such runs never refuse each other; it is still taken and journaled
+    like any run lock, so a sandbox run goes through the same steps as a production one."""
+
+    def __init__(self, run_id: str):
+        super().__init__(Path(tempfile.mkdtemp(prefix=f"drtool-sandbox-{run_id}-")))
+
+    def release(self) -> None:
+        try:
+            super().release()
+        finally:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class SandboxHistory(LocalHistory):
+    """A sandbox run's store: its records in a local directory apart from production's, its lock its own."""
+
+    def __init__(self, root: Path, drill: str, run_id: str):
+        super().__init__(root, drill)
+        self.run_id = run_id
+
+    def lock(self) -> RunLock:
+        return PrivateRunLock(self.run_id)
+
+
+def sandbox_history(drill: str, run_id: str, location: str | None = None) -> SandboxHistory:
+    """The store of a `drtool run --sandbox` run: `location` (a directory) if given, else the sandbox default; never
+    the drill file's `history:` nor the production default, which belong to the drill's real runs."""
+    return SandboxHistory(Path(location) if location is not None else default_sandbox_history_root(), drill, run_id)
+
+
 def history_places(bucket: str, prefix: str, drill: str) -> tuple[OwnRecords, ...]:
     """Where a drill's history may be written in S3: new records under runs/, and the one lock key."""
     base = f"{prefix}{drill}/"
@@ -165,10 +209,14 @@ def open_history(drill: str, location: str | None = None, *, configured: Any = N
     return LocalHistory(default_history_root(), drill)
 
 
-def history_location_problems(location: str | None, option: str = "--history") -> list[Problem]:
-    """A --history value must be an s3://BUCKET/PREFIX/ URL or a directory that is, or can be made, writable."""
+def history_location_problems(location: str | None, option: str = "--history", *, sandbox: bool = False) -> list[Problem]:
+    """A --history value must be an s3://BUCKET/PREFIX/ URL or a directory that is, or can be made, writable; for a
+    sandbox run, a directory (its S3 is its lab's, gone when the run ends)."""
     if location is None:
         return []
+    if location.startswith("s3://") and sandbox:
+        return [option_problem(option, "a sandbox run's history is local: its lab's S3 is gone when the run ends; "
+                                       "give a directory, or drop it for the sandbox history")]
     if location.startswith("s3://"):
         try:
             parse_s3_url(location)
