@@ -48,6 +48,7 @@ import pytest
 
 pytest.register_assert_rewrite("tests.helpers", "tests.safety.matrix")
 
+from drtool.runner.plugin import DrillModule  # noqa: E402
 from drtool.sandbox.lab import Lab  # noqa: E402
 from tests.sealed import HomeGuard, RealHome, state_home  # noqa: E402
 
@@ -74,7 +75,12 @@ def home_guard() -> HomeGuard:
 
 
 @pytest.fixture(autouse=True)
-def sealed_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home_guard: HomeGuard) -> Iterator[None]:
+def sealed_home(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                home_guard: HomeGuard) -> Iterator[None]:
+    if request.node.getparent(DrillModule) is not None:
+        # A drill's scenario, in a drill a test started from a folder under tests/: the test sealed it already.
+        yield
+        return
     for name in [name for name in os.environ if name.startswith("DRTOOL_") and name not in SUITE_SETTINGS]:
         monkeypatch.delenv(name)
     for name, value in state_home(tmp_path).items():

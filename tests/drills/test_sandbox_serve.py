@@ -9,7 +9,7 @@ import sys
 
 import boto3
 
-from tests.helpers import drill_file
+from tests.helpers import WIDE, drill_file
 
 
 def test_serve_prints_exports_that_other_processes_can_use(tmp_path):
@@ -35,7 +35,7 @@ def test_serve_prints_exports_that_other_processes_can_use(tmp_path):
 
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | exports | {"DRTOOL_JOURNAL_DIR": str(tmp_path)}
         # Wide objectives: at x600 a verdict on the real 30-minute RTO would hang on this machine's load.
-        wide = drill_file(tmp_path, rto="4h", rpo="48h")
+        wide = drill_file(tmp_path, **WIDE)
         drill = subprocess.run([sys.executable, "-m", "drtool.cli", "run", str(wide)], env=env, capture_output=True, text=True, timeout=120)
         assert drill.returncode == 0, drill.stdout + drill.stderr
         assert "(RTO 4h): met" in drill.stdout

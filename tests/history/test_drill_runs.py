@@ -18,10 +18,9 @@ from drtool.reports.history.store import LocalHistory
 from drtool.sandbox.rds_model import RestoreJob
 from drtool.sandbox.seed import ORDERS_DB, PRIMARY_REGION
 
-from tests.helpers import drill_file, finish_drill, run_drill, start_drill, wait_for_journal_event
+from tests.helpers import WIDE, drill_file, finish_drill, run_drill, start_drill, wait_for_journal_event
 from tests.history.synthetic import dead_pid, drill_with_outputs
 
-WIDE = {"rto": "4h", "rpo": "48h"}  # this proves the lock and the history, not the objectives
 
 
 def test_a_run_records_its_history_and_a_second_start_meanwhile_is_refused(lab, tmp_path):

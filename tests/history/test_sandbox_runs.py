@@ -12,10 +12,9 @@ from pathlib import Path
 from drtool.core.journal import read_journal
 from drtool.reports.history.store import LocalHistory, default_sandbox_history_root
 from drtool.sandbox.seed import ORDERS_DB
-from tests.helpers import drill_file, wait_for_journal_event
+from tests.helpers import WIDE, drill_file, wait_for_journal_event
 
 # Wide objectives: run A is held still for as long as run B takes, and its verdict is not the point.
-WIDE = {"rto": "4h", "rpo": "48h"}
 
 
 def start(folder: Path, drill: Path) -> subprocess.Popen:

@@ -21,9 +21,8 @@ from drtool.core.results import RunResult, summarize
 from drtool.sandbox.lab import Lab
 from drtool.sandbox.seed import BILLING_DB, ORDERS_DB
 from tests.conftest import TIME_SCALE
-from tests.helpers import drill_file, lab_env
+from tests.helpers import WIDE, drill_file, lab_env
 
-WIDE = {"rto": "4h", "rpo": "48h"}  # objectives no load can breach
 # The sandbox's own RTO for a database, which the slow-restore fault breaches.
 SANDBOX_RTO = "30m"
 

@@ -66,10 +66,9 @@ def _setup_script(root: Path, job: Job) -> str:
             lines.append(f'ln -s {q(os.readlink(f"/{name}"))} "$R/{name}"')
     for name in ("proc", "dev"):
         lines += [f'mkdir -p "$R/{name}"', f'mount --rbind /{name} "$R/{name}"']
-    for path in _host_paths():
-        lines += [f'mkdir -p "$R"{q(str(path))}', f'mount --bind {q(str(path))} "$R"{q(str(path))}',
-                  f'mount -o remount,bind,ro "$R"{q(str(path))}']
-    for mount in job.mounts:
+    # A mount's parents first, so that a writable home (a tmpfs) holds the interpreter bound read-only beneath it.
+    mounts = [*(Mount(str(path), path, writable=False) for path in _host_paths()), *job.mounts]
+    for mount in sorted(mounts, key=lambda mount: len(Path(mount.path).parts)):
         target = '"$R"' + q(mount.path)
         lines.append(f"mkdir -p {target}")
         if mount.source is None:

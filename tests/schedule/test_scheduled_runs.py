@@ -208,7 +208,8 @@ def github_job(repository: Path, runner: Path, lab) -> confined.Job:
         elif "run" in step and step.get("if") != "always()":
             script.append(step["run"])
     env = _point_install_at_checkout(env)
-    mounts = [confined.Mount(workspace, confined.owned_directory(repository, uid, gid)),
+    # A hosted runner's home is the runner user's own, and writable (pip keeps its cache there).
+    mounts = [confined.Mount("/home/runner"), confined.Mount(workspace, confined.owned_directory(repository, uid, gid)),
               confined.Mount("/home/runner/work/_temp"), confined.Mount("/tmp"),
               confined.Mount(str(runner / "python"), confined.owned_directory(confined.runner_python(runner / "python"), uid, gid))]
     return confined.Job("github", "\n".join(script), env, uid, gid, workspace, mounts)
@@ -222,7 +223,8 @@ def gitlab_job(repository: Path, runner: Path, lab) -> confined.Job:
     env.update({name: str(value).replace("$CI_PROJECT_DIR", project) for name, value in job["variables"].items()})
     env.update(sandbox_credentials(lab))
     env = _point_install_at_checkout(env)
-    mounts = [confined.Mount(project, confined.owned_directory(repository, 0, 0)), confined.Mount("/tmp"),
+    # The docker executor's container is writable throughout; of it the job uses its home (pip's cache) and /tmp.
+    mounts = [confined.Mount("/root"), confined.Mount(project, confined.owned_directory(repository, 0, 0)), confined.Mount("/tmp"),
               confined.Mount(str(runner / "python"), confined.runner_python(runner / "python"))]
     return confined.Job("gitlab", "\n".join([*job["before_script"], *job["script"]]), env, 0, 0, project, mounts)
 
