@@ -219,7 +219,7 @@ class ListenerFailed(Event):
 @event("test-started")
 @dataclass(frozen=True, kw_only=True)
 class TestStarted(ScenarioEvent):
-    test: str
+    test: str = field()  # required: field() overrides the default a plain annotation would inherit
     feature: str = ""
     scenario: str = ""
     # Where the scenario is written, for annotations and Cucumber JSON: the feature file as reports name it
@@ -234,7 +234,7 @@ class TestStarted(ScenarioEvent):
 @event("target-chosen")
 @dataclass(frozen=True, kw_only=True)
 class TargetChosen(ScenarioEvent):
-    target: str
+    target: str = field()
 
 
 @event("step-started")

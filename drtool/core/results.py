@@ -13,6 +13,7 @@ applies the events of a journal read back from disk (`drtool report`).
 from __future__ import annotations
 
 import copy
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
@@ -393,18 +394,20 @@ class LiveResult:
         self._handlers = {**CORE_HANDLERS, **self.registry.result_handlers}
         self._result = RunResult()
         self.failure: Exception | None = None
+        self._lock = threading.Lock()  # a result read from another thread is never one half-applied
 
     def __call__(self, emitted: Emitted) -> None:
         self.apply(emitted)
 
     def apply(self, emitted: Emitted) -> None:
-        if self.failure is not None:
-            return
-        try:
-            self._apply(emitted)
-        except Exception as exc:
-            self.failure = exc
-            raise
+        with self._lock:
+            if self.failure is not None:
+                return
+            try:
+                self._apply(emitted)
+            except Exception as exc:
+                self.failure = exc
+                raise
 
     def _apply(self, emitted: Emitted) -> None:
         result, event = self._result, emitted.event
@@ -419,14 +422,16 @@ class LiveResult:
 
     def warn(self, warning: str) -> None:
         """Something about the journal itself: a record that could not be read."""
-        self._result.warnings.append(warning)
+        with self._lock:
+            self._result.warnings.append(warning)
 
     def result(self) -> RunResult:
         """The result so far, as a finished run's: a scenario still running reads as interrupted (the live fold
         goes on unchanged)."""
-        if self.failure is not None:
-            raise RuntimeError(f"the run's results could not take in an event: {self.failure!r}") from self.failure
-        result = copy.deepcopy(self._result)
+        with self._lock:
+            if self.failure is not None:
+                raise RuntimeError(f"the run's results could not take in an event: {self.failure!r}") from self.failure
+            result = copy.deepcopy(self._result)
         for test in result.tests.values():
             if test.status == "running":
                 running = next((s for s in reversed(test.steps) if s.status == "running"), None)
