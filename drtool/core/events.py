@@ -168,7 +168,9 @@ class ApiCalls(Event):
 
 @event("guard-refused")
 @dataclass(frozen=True, kw_only=True)
-class GuardRefusal(Event):
+class GuardRefusal(ScenarioEvent):
+    """A call the guard refused; made inside a scenario, it names the scenario (a run-level call names none)."""
+
     service: str
     operation: str
     region: str

@@ -54,6 +54,18 @@ def seconds_of(duration: str) -> int:
     return sum(int(n or 0) * unit for n, unit in zip(parts.groups(), (86400, 3600, 60, 1)))
 
 
+def test_every_event_of_a_scenario_names_its_scenario_and_target(records: list[dict]) -> None:
+    """The live view and the results never guess a scenario from its target: each event says which it is."""
+    started = {r["test"]: r for r in records if r["event"] == "test-started"}
+    scenarios = [r for r in records if r.get("test") or r.get("scope") in started]
+    assert {r["event"] for r in scenarios} >= {"recovery-started", "instance-available", "timing-started", "step-started",
+                                               "teardown-started", "resource-created", "note", "progress", "test-finished"}
+    assert all((r.get("test") or r.get("scope")) in started for r in scenarios)
+    assert all(r["target"] in records[0]["targets"] for r in scenarios if r["event"] != "test-started")
+    unnamed = [r for r in records if "test" in r and not r["test"]]
+    assert [r["event"] for r in unnamed] == [], "an event of no scenario is the run's own (a guard refusal outside one)"
+
+
 def test_the_drill_ran_with_a_pass_and_a_breach(drilled: Drilled) -> None:
     assert drilled.exit_code == 1, drilled.stdout + drilled.stderr
     assert f"MET orders-db: {RESTORE}" in drilled.stdout
