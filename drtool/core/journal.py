@@ -21,7 +21,6 @@ from collections import deque
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -83,7 +82,6 @@ class Journal:
         self._writing = False
         self._deferred: deque[tuple[str, dict[str, Any], type[Event] | None]] = deque()
         self._seq = 0
-        self._resources: list[Emitted] = []  # the resource events so far
         self.records: list[dict[str, Any]] = []  # every record, written to the file or not
         self.failure: OSError | None = None  # the first write that failed; the file stops there
         self._closed = False
@@ -143,8 +141,6 @@ class Journal:
         self.records.append(stored)
         # Listeners get the event as read back, so what they make of a run is what a reader of its file would.
         emitted = None if cls is None else read_emitted(stored, {event: cls})
-        if emitted is not None:
-            self._track(emitted)
         if self.failure is None:
             try:
                 self._write_line((line + "\n").encode("utf-8"))
@@ -153,11 +149,6 @@ class Journal:
         if emitted is not None:
             self._written(emitted)
         return record
-
-    def _track(self, emitted: Emitted) -> None:
-        """What is alive, for the message of a failed write (which cannot re-read a journal it failed to write)."""
-        if isinstance(emitted.event, ev.ResourceEvent):
-            self._resources.append(emitted)
 
     def _write_line(self, data: bytes) -> None:
         view = memoryview(data)
@@ -177,7 +168,7 @@ class Journal:
             os.ftruncate(self._fd, self._size)  # drop a partly written line; truncating needs no free space
         except OSError:
             pass  # readers skip a torn last line
-        alive = leftover_resources(self._resources)
+        alive = leftover_resources(resource_events(self.records))
         regions = sorted({r.region for r in alive if r.region})
         lines = [f"drtool: error: cannot write the journal {self.path}: {exc.strerror or exc}; "
                  "the run goes on from memory and will exit 3 (could not run)"]
