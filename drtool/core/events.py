@@ -95,10 +95,13 @@ def read_emitted(record: dict[str, Any], types: dict[str, type[Event]]) -> Emitt
 
 def in_scenario(event: E, test: str, target: str) -> E:
     """`event`, its empty scenario fields filled: `test` (a resource's `scope`), and `target` if it is that scenario's."""
+    if not test:
+        return event
     names = {f.name for f in dataclasses.fields(event)}
-    fill: dict[str, str] = {name: test for name in ("test", "scope") if name in names and not getattr(event, name) and test}
-    own = test and (fill or test in (getattr(event, "test", None), getattr(event, "scope", None)))
-    if own and target and "target" in names and not getattr(event, "target"):
+    fill = {name: test for name in ("test", "scope") if name in names and not getattr(event, name)}
+    # An event that names another scenario keeps its own target too.
+    ours = fill or test in (getattr(event, "test", None), getattr(event, "scope", None))
+    if ours and target and "target" in names and not getattr(event, "target"):
         fill["target"] = target
     return dataclasses.replace(event, **fill) if fill else event
 
