@@ -28,6 +28,7 @@ from drtool.core.journal import (
     LeftoverResource,
     iter_journals,
     leftover_resources,
+    resource_events,
     read_journal_checked,
 )
 from drtool.core.model import DrillFileError
@@ -215,6 +216,6 @@ def journal_mentions(
     by_key = {(leftover.kind, leftover.identifier, leftover.region): leftover for leftover in found}
     return [
         JournalMention(resource, by_key.get((resource.kind, resource.identifier, resource.region)), resource.region in regions)
-        for resource in leftover_resources(records)
+        for resource in leftover_resources(resource_events(records))
         if run_id is None or resource.run_id == run_id
     ]

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterable, TypeVar
+from datetime import datetime
+from typing import Any, ClassVar, Generic, Iterable, TypeVar
 
 # 1: journals written before events were typed (no version recorded). 2: typed events.
-SCHEMA_VERSION = 2
+# 3: every event of a scenario names its scenario and target (before, a family's events could leave `test` empty).
+SCHEMA_VERSION = 3
 
 E = TypeVar("E", bound="Event")
 # Every record has these, whatever its event.
@@ -60,6 +62,57 @@ def parse(record: dict[str, Any], types: dict[str, type[Event]]) -> Event | None
 
 def by_name(classes: Iterable[type[Event]]) -> dict[str, type[Event]]:
     return {cls.event_name: cls for cls in classes}
+
+
+@dataclass(frozen=True)
+class Emitted(Generic[E]):
+    """An event as the journal recorded it: the event, and the envelope every record has."""
+
+    event: E
+    seq: int
+    at: datetime
+    mono: float
+    run_id: str = ""
+
+    @property
+    def test(self) -> str:
+        """The scenario it belongs to (a resource's or teardown's `scope`); empty for the run's own events."""
+        return getattr(self.event, "test", "") or getattr(self.event, "scope", "")
+
+    @property
+    def target(self) -> str:
+        return getattr(self.event, "target", "")
+
+
+def read_emitted(record: dict[str, Any], types: dict[str, type[Event]]) -> Emitted | None:
+    """The event a journal record holds, with its envelope; None for an event this reader does not know."""
+    event = parse(record, types)
+    if event is None:
+        return None
+    return Emitted(event, record.get("seq", 0), datetime.fromisoformat(record["at"]), record.get("mono", 0.0),
+                   record.get("run_id", ""))
+
+
+def in_scenario(event: E, test: str, target: str) -> E:
+    """`event`, its empty scenario fields filled: `test` (a resource's `scope`), and `target` if it is that scenario's."""
+    if not test:
+        return event
+    names = {f.name for f in dataclasses.fields(event)}
+    fill = {name: test for name in ("test", "scope") if name in names and not getattr(event, name)}
+    # An event that names another scenario keeps its own target too.
+    ours = fill or test in (getattr(event, "test", None), getattr(event, "scope", None))
+    if ours and target and "target" in names and not getattr(event, "target"):
+        fill["target"] = target
+    return dataclasses.replace(event, **fill) if fill else event
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScenarioEvent(Event):
+    """An event of one scenario. Emitted inside a scenario, the journal fills both fields (see Journal.scenario);
+    the defaults are for journals of schema 2 and before, whose family events could leave them empty."""
+
+    test: str = ""
+    target: str = ""
 
 
 # --- the run -----------------------------------------------------------------------
@@ -118,7 +171,9 @@ class ApiCalls(Event):
 
 @event("guard-refused")
 @dataclass(frozen=True, kw_only=True)
-class GuardRefusal(Event):
+class GuardRefusal(ScenarioEvent):
+    """A call the guard refused; made inside a scenario, it names the scenario (a run-level call names none)."""
+
     service: str
     operation: str
     region: str
@@ -168,11 +223,10 @@ class ListenerFailed(Event):
 
 @event("test-started")
 @dataclass(frozen=True, kw_only=True)
-class TestStarted(Event):
-    test: str
+class TestStarted(ScenarioEvent):
+    test: str = field()  # required: field() overrides the default a plain annotation would inherit
     feature: str = ""
     scenario: str = ""
-    target: str = ""
     # Where the scenario is written, for annotations and Cucumber JSON: the feature file as reports name it
     # (relative to its repository's root, else absolute), the scenario's and the feature's lines, their tags.
     file: str = ""
@@ -184,15 +238,13 @@ class TestStarted(Event):
 
 @event("target-chosen")
 @dataclass(frozen=True, kw_only=True)
-class TargetChosen(Event):
-    test: str
-    target: str
+class TargetChosen(ScenarioEvent):
+    target: str = field()
 
 
 @event("step-started")
 @dataclass(frozen=True, kw_only=True)
-class StepStarted(Event):
-    test: str
+class StepStarted(ScenarioEvent):
     keyword: str
     step: str
     line: int = 0  # in the feature file
@@ -200,16 +252,14 @@ class StepStarted(Event):
 
 @event("step-passed")
 @dataclass(frozen=True, kw_only=True)
-class StepPassed(Event):
-    test: str
+class StepPassed(ScenarioEvent):
     step: str
     duration_s: float | None = None
 
 
 @event("step-failed")
 @dataclass(frozen=True, kw_only=True)
-class StepFailed(Event):
-    test: str
+class StepFailed(ScenarioEvent):
     step: str
     duration_s: float | None = None
     error: str = ""
@@ -217,46 +267,37 @@ class StepFailed(Event):
 
 @event("note")
 @dataclass(frozen=True, kw_only=True)
-class Note(Event):
+class Note(ScenarioEvent):
     """A line for the reports: a verdict, what was restored. A measurement rides along when it is one."""
 
-    test: str
-    target: str
     line: str
     measurement: dict[str, Any] | None = None
 
 
 @event("progress")
 @dataclass(frozen=True, kw_only=True)
-class Progress(Event):
-    test: str
-    target: str
+class Progress(ScenarioEvent):
     message: str
 
 
 @event("timing-started")
 @dataclass(frozen=True, kw_only=True)
-class TimingStarted(Event):
+class TimingStarted(ScenarioEvent):
     """A measured interval began, e.g. the recovery an RTO judges; the live view counts it against its objective."""
 
-    test: str
-    target: str
     figure: str
     objective_s: float | None = None
 
 
 @event("timing-stopped")
 @dataclass(frozen=True, kw_only=True)
-class TimingStopped(Event):
-    test: str
-    target: str
+class TimingStopped(ScenarioEvent):
     figure: str
 
 
 @event("test-outcome")
 @dataclass(frozen=True, kw_only=True)
-class TestOutcome(Event):
-    test: str
+class TestOutcome(ScenarioEvent):
     phase: str  # setup, call or teardown
     status: str  # passed, failed, error or skipped
     message: str = ""
@@ -267,8 +308,8 @@ class TestOutcome(Event):
 
 @event("test-finished")
 @dataclass(frozen=True, kw_only=True)
-class TestFinished(Event):
-    test: str
+class TestFinished(ScenarioEvent):
+    """The scenario is over, teardown included."""
 
 
 # --- resources and teardown --------------------------------------------------------------
@@ -316,6 +357,7 @@ class ResourceDeleteFailed(ResourceEvent):
 @dataclass(frozen=True, kw_only=True)
 class TeardownStarted(Event):
     scope: str
+    target: str = ""
     resources: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -323,6 +365,7 @@ class TeardownStarted(Event):
 @dataclass(frozen=True, kw_only=True)
 class TeardownFinished(Event):
     scope: str
+    target: str = ""
     failures: list[str] = field(default_factory=list)
 
 

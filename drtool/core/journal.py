@@ -18,13 +18,16 @@ import secrets
 import sys
 import threading
 from collections import deque
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from drtool import __version__
+from drtool.core import events as ev
 from drtool.core.clock import Clock
-from drtool.core.events import Event
+from drtool.core.events import Emitted, Event, MalformedRecord, by_name, in_scenario, read_emitted
 from drtool.core.model import DrillFileError, Problem
 
 JOURNAL_DIR_ENV = "DRTOOL_JOURNAL_DIR"
@@ -47,6 +50,22 @@ def new_run_id() -> str:
     return secrets.token_hex(4)
 
 
+@dataclass
+class Scenario:
+    """The scenario running in this context: the journal names it in every event emitted there."""
+
+    test: str
+    target: str = ""  # its target, once known (a parametrized scenario knows it from the start)
+
+
+# Per context, not per process: a thread that runs a scenario of its own sets its own.
+_SCENARIO: ContextVar[Scenario | None] = ContextVar("drtool_scenario", default=None)
+
+
+def current_scenario() -> Scenario | None:
+    return _SCENARIO.get()
+
+
 class Journal:
     """Writes one run's journal. Thread-safe; every write is durable before it returns.
 
@@ -61,7 +80,7 @@ class Journal:
         self.clock = clock
         self._lock = threading.RLock()
         self._writing = False
-        self._deferred: deque[tuple[str, dict[str, Any]]] = deque()
+        self._deferred: deque[tuple[str, dict[str, Any], type[Event] | None]] = deque()
         self._seq = 0
         self.records: list[dict[str, Any]] = []  # every record, written to the file or not
         self.failure: OSError | None = None  # the first write that failed; the file stops there
@@ -71,24 +90,41 @@ class Journal:
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._size = os.fstat(self._fd).st_size  # the end of the last complete record
 
+    @contextmanager
+    def scenario(self, test: str, target: str = "") -> Iterator[Scenario]:
+        """Within: every event emitted in this context that has an empty `test` (or `scope`) and `target` gets them."""
+        scenario = Scenario(test, target)
+        token = _SCENARIO.set(scenario)
+        try:
+            yield scenario
+        finally:
+            _SCENARIO.reset(token)
+
     def emit(self, event: Event) -> dict[str, Any]:
-        return self.write(type(event).event_name, **event.fields())
+        scenario = _SCENARIO.get()
+        if scenario is not None:
+            event = in_scenario(event, scenario.test, scenario.target)
+        return self._write(type(event).event_name, event.fields(), type(event))
 
     def write(self, event: str, **fields: Any) -> dict[str, Any]:
+        """A record of no event type: written, and told to no listener (tests of journals from other versions)."""
+        return self._write(event, fields, None)
+
+    def _write(self, event: str, fields: dict[str, Any], cls: type[Event] | None) -> dict[str, Any]:
         with self._lock:
             if self._writing:  # only this thread can be here: a signal handler interrupted its write
-                self._deferred.append((event, fields))
+                self._deferred.append((event, fields, cls))
                 return {"event": event, "run_id": self.run_id, **fields}
             self._writing = True
             try:
-                record = self._append(event, fields)
+                record = self._append(event, fields, cls)
                 while self._deferred:
                     self._append(*self._deferred.popleft())
                 return record
             finally:
                 self._writing = False
 
-    def _append(self, event: str, fields: dict[str, Any]) -> dict[str, Any]:
+    def _append(self, event: str, fields: dict[str, Any], cls: type[Event] | None = None) -> dict[str, Any]:
         self._seq += 1
         record = {
             "seq": self._seq,
@@ -101,13 +137,17 @@ class Journal:
         if self._closed:
             raise RuntimeError(f"journal {self.path} is closed; cannot record {event}")
         line = json.dumps(record, default=str, sort_keys=False)
-        self.records.append(json.loads(line))  # as a reader of the file would see it
+        stored = json.loads(line)  # as a reader of the file would see it
+        self.records.append(stored)
+        # Listeners get the event as read back, so what they make of a run is what a reader of its file would.
+        emitted = None if cls is None else read_emitted(stored, {event: cls})
         if self.failure is None:
             try:
                 self._write_line((line + "\n").encode("utf-8"))
             except OSError as exc:
                 self._failed(exc)
-        self._written(record)
+        if emitted is not None:
+            self._written(emitted)
         return record
 
     def _write_line(self, data: bytes) -> None:
@@ -128,7 +168,7 @@ class Journal:
             os.ftruncate(self._fd, self._size)  # drop a partly written line; truncating needs no free space
         except OSError:
             pass  # readers skip a torn last line
-        alive = leftover_resources(self.records)
+        alive = leftover_resources(resource_events(self.records))
         regions = sorted({r.region for r in alive if r.region})
         lines = [f"drtool: error: cannot write the journal {self.path}: {exc.strerror or exc}; "
                  "the run goes on from memory and will exit 3 (could not run)"]
@@ -145,7 +185,7 @@ class Journal:
         except (OSError, ValueError):
             pass
 
-    def _written(self, record: dict[str, Any]) -> None:
+    def _written(self, emitted: Emitted) -> None:
         """Called inside the write, once the record is durable; subclasses tell others about it."""
 
     def close(self) -> None:
@@ -278,19 +318,34 @@ class LeftoverResource:
     arn: str | None
 
 
-def leftover_resources(records: list[dict[str, Any]]) -> list[LeftoverResource]:
-    """Resources announced in a journal and never recorded as deleted."""
-    pending: dict[tuple[str, str, str], dict[str, Any]] = {}
+RESOURCE_EVENTS = by_name((ev.ResourceCreating, ev.ResourceCreated, ev.ResourceDeleted, ev.ResourceDeleteFailed))
+
+
+def resource_events(records: Iterable[dict[str, Any]]) -> Iterator[Emitted]:
+    """The resource events among journal records; a damaged one names nothing that could be looked up, so is skipped."""
     for record in records:
-        key = (record.get("kind", ""), record.get("identifier", ""), record.get("region", ""))
+        try:
+            emitted = read_emitted(record, RESOURCE_EVENTS)
+        except (MalformedRecord, KeyError, TypeError, ValueError):
+            continue
+        if emitted is not None:
+            yield emitted
+
+
+def leftover_resources(events: Iterable[Emitted]) -> list[LeftoverResource]:
+    """Resources announced in a journal and never recorded as deleted (`resource_events` reads them from records)."""
+    pending: dict[tuple[str, str, str], Emitted] = {}
+    for emitted in events:
+        event = emitted.event
+        key = (event.kind, event.identifier, event.region)
         if not all(isinstance(part, str) for part in key):
             continue  # a damaged record names nothing that could be looked up
-        if record.get("event") in ("resource-creating", "resource-created"):
-            pending[key] = {**pending.get(key, {}), **record}
-        elif record.get("event") == "resource-deleted":
+        if isinstance(event, (ev.ResourceCreating, ev.ResourceCreated)):
+            pending[key] = emitted
+        elif isinstance(event, ev.ResourceDeleted):
             pending.pop(key, None)
     return [
-        LeftoverResource(str(r.get("run_id", "")), r["kind"], r["identifier"], r["region"],
-                         r.get("arn") if isinstance(r.get("arn"), str) else None)
-        for r in pending.values()
+        LeftoverResource(str(e.run_id), e.event.kind, e.event.identifier, e.event.region,
+                         e.event.arn if isinstance(e.event.arn, str) else None)
+        for e in pending.values()
     ]

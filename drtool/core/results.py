@@ -1,20 +1,26 @@
-"""Results of a run, rebuilt from its journal by the handlers of its events. Every report renders from these.
+"""Results of a run, folded from its events by their handlers. Every report renders from these.
 
 The core's handlers build scenarios, steps, outcomes, API-call counts, guard
 refusals and resource lifetimes. A family adds handlers for its own events
 (see `Family.result_handlers`); an event nobody handles is kept in the journal
 and ignored here, so a newer journal still reads.
+
+One fold (`LiveResult`) serves both ways of reading a run: a running drill
+applies each event as it is emitted (`DrillRun.result`), and `summarize`
+applies the events of a journal read back from disk (`drtool report`).
 """
 
 from __future__ import annotations
 
+import copy
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
 from typing import Any, Callable
 
 from drtool.core import events as ev
-from drtool.core.events import SCHEMA_VERSION, Event, by_name, parse
+from drtool.core.events import SCHEMA_VERSION, Emitted, Event, by_name, read_emitted
 from drtool.core.registry import FamilyRegistry, families
 
 PASSED, FAILED, ERROR, SKIPPED, INTERRUPTED = "passed", "failed", "error", "skipped", "interrupted"
@@ -29,13 +35,10 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130  # stopped by Ctrl-C or SIGTERM (after teardown)
 
 
-@dataclass(frozen=True)
-class Stamp:
-    """When a record was written: world time, and the run's monotonic clock."""
-
-    seq: int
-    at: datetime
-    mono: float
+# What a handler is told of when an event was written: its envelope (seq, at, mono, run_id).
+Stamp = Emitted
+# Before schema 3 a family's events could leave `test` empty: they are the running scenario's of their target.
+NAMED_SCENARIOS_SCHEMA = 3
 
 
 @dataclass
@@ -191,11 +194,13 @@ class RunResult:
         return ExitCode.MET
 
     def test_of(self, event: Event) -> TestResult | None:
-        """The scenario an event belongs to: by its test id, else its scope, else the running scenario of its target."""
+        """The scenario an event belongs to: the one its `test` (or `scope`) names."""
         test_id = getattr(event, "test", None) or getattr(event, "scope", None)
         if test_id in self.tests:
             return self.tests[test_id]
-        target = getattr(event, "target", None)
+        if self.schema >= NAMED_SCENARIOS_SCHEMA:
+            return None
+        target = getattr(event, "target", None)  # an older journal: the running scenario of its target
         running = [t for t in self.tests.values() if target and t.target == target and t.finished_mono is None]
         return running[-1] if running else None
 
@@ -375,31 +380,78 @@ def _resource_delete_failed(result: RunResult, event: ev.ResourceDeleteFailed, s
     result.resource(event).delete_error = event.error
 
 
+class LiveResult:
+    """The run's result, folded one event at a time: `apply` each as it is written, `result()` for the result so far.
+
+    A drill run registers one as its journal's first listener, so its result is current at every moment and
+    the end of the run reads it instead of re-reading the journal. A handler that raises fails the fold for
+    good: `result()` then raises too, rather than return a result short of what the journal holds.
+    """
+
+    def __init__(self, registry: FamilyRegistry | None = None):
+        self.registry = registry or families()
+        self.types = by_name((*ev.CORE_EVENTS, *self.registry.events))
+        self._handlers = {**CORE_HANDLERS, **self.registry.result_handlers}
+        self._result = RunResult()
+        self.failure: Exception | None = None
+        self._lock = threading.Lock()  # a result read from another thread is never one half-applied
+
+    def __call__(self, emitted: Emitted) -> None:
+        self.apply(emitted)
+
+    def apply(self, emitted: Emitted) -> None:
+        with self._lock:
+            if self.failure is not None:
+                return
+            try:
+                self._apply(emitted)
+            except Exception as exc:
+                self.failure = exc
+                raise
+
+    def _apply(self, emitted: Emitted) -> None:
+        result, event = self._result, emitted.event
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(result, event, emitted)
+        test = result.test_of(event)
+        if test is not None and test.finished_mono is None:
+            test.last_mono = emitted.mono
+        if isinstance(event, ev.RunStarted):
+            result.run_id = emitted.run_id
+
+    def warn(self, warning: str) -> None:
+        """Something about the journal itself: a record that could not be read."""
+        with self._lock:
+            self._result.warnings.append(warning)
+
+    def result(self) -> RunResult:
+        """The result so far, as a finished run's: a scenario still running reads as interrupted (the live fold
+        goes on unchanged)."""
+        with self._lock:
+            if self.failure is not None:
+                raise RuntimeError(f"the run's results could not take in an event: {self.failure!r}") from self.failure
+            result = copy.deepcopy(self._result)
+        for test in result.tests.values():
+            if test.status == "running":
+                running = next((s for s in reversed(test.steps) if s.status == "running"), None)
+                where = f" during step '{running.keyword} {running.name}'" if running else ""
+                test.worsen(INTERRUPTED, f"interrupted{where}")
+            for step in test.steps:
+                if step.status == "running":
+                    step.status = "interrupted"
+        return result
+
+
 def summarize(records: list[dict[str, Any]], registry: FamilyRegistry | None = None) -> RunResult:
-    result = RunResult()
-    registry = registry or families()
-    types = by_name((*ev.CORE_EVENTS, *registry.events))
-    handlers = {**CORE_HANDLERS, **registry.result_handlers}
+    """The result of a journal read back: the same fold a running drill applies as it goes."""
+    live = LiveResult(registry)
     for record in records:
         try:
-            event = parse(record, types)
+            emitted = read_emitted(record, live.types)
         except ev.MalformedRecord as exc:
-            result.warnings.append(str(exc))
+            live.warn(str(exc))
             continue
-        handler = handlers.get(type(event)) if event is not None else None
-        if handler is not None:
-            handler(result, event, Stamp(record.get("seq", 0), datetime.fromisoformat(record["at"]), record.get("mono", 0.0)))
-        test = result.test_of(event) if event is not None else None
-        if test is not None and test.finished_mono is None:
-            test.last_mono = record.get("mono", 0.0)
-        if isinstance(event, ev.RunStarted):
-            result.run_id = record.get("run_id", "")
-    for test in result.tests.values():
-        if test.status == "running":
-            running = next((s for s in reversed(test.steps) if s.status == "running"), None)
-            where = f" during step '{running.keyword} {running.name}'" if running else ""
-            test.worsen(INTERRUPTED, f"interrupted{where}")
-        for step in test.steps:
-            if step.status == "running":
-                step.status = "interrupted"
-    return result
+        if emitted is not None:
+            live.apply(emitted)
+    return live.result()

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from drtool.core.clock import Clock, clock_from_environment
 from drtool.core.errors import remember_call_region
-from drtool.core.events import SCHEMA_VERSION, GuardRefusal, ListenerFailed, Note, Progress, RunStarted
+from drtool.core.events import SCHEMA_VERSION, Emitted, Event, GuardRefusal, ListenerFailed, Note, Progress, RunStarted, in_scenario
 from drtool.core.guard import Guard
 from drtool.core.reach import ProcessHooks
 from drtool.core.redact import LogRedaction
 from drtool.core.journal import Journal, new_run_id, runtime_versions
 from drtool.core.registry import families
+from drtool.core.results import LiveResult, RunResult
 from drtool.core.session import SessionFactory
 from drtool.core.stats import ApiCallStats
 from drtool.core.ownership import Ownership
@@ -22,11 +23,11 @@ from drtool.core.teardown import Teardown
 if TYPE_CHECKING:  # the drill file model composes every family's targets, so it sits above the core
     from drtool.drill.file import LoadedDrill, Target
 
-Listener = Callable[[dict[str, Any]], None]
+Listener = Callable[[Emitted], None]
 
 
 class ListenedJournal(Journal):
-    """A journal that also tells listeners (the live display) about each record.
+    """A journal that also tells listeners (the run's result, the live display) about each event, typed.
 
     A broken listener is dropped with a note in the journal; it never breaks the run.
     """
@@ -35,13 +36,14 @@ class ListenedJournal(Journal):
         super().__init__(path, run_id, clock)
         self.listeners: list[Listener] = []
 
-    def _written(self, record: dict[str, Any]) -> None:
+    def _written(self, emitted: Emitted) -> None:
         for listener in list(self.listeners):
             try:
-                listener(record)
+                listener(emitted)
             except Exception as exc:  # a reporter must not crash a drill
                 self.listeners.remove(listener)
-                self._append(ListenerFailed.event_name, ListenerFailed(listener=repr(listener), error=repr(exc)).fields())
+                self._append(ListenerFailed.event_name, ListenerFailed(listener=repr(listener), error=repr(exc)).fields(),
+                             ListenerFailed)
 
 
 @dataclass
@@ -56,6 +58,7 @@ class DrillRun:
     ownership: Ownership = field(default_factory=Ownership)
     process_hooks: ProcessHooks | None = None
     log_redaction: LogRedaction | None = None
+    live: LiveResult = field(default_factory=LiveResult)  # every event folded in as it is written
 
     @classmethod
     def start(
@@ -72,6 +75,7 @@ class DrillRun:
         stamp_path = journal_dir / f"{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{run_id}.jsonl"
         journal = ListenedJournal(stamp_path, run_id, clock)
         run = cls(loaded, journal, clock, aws or SessionFactory(loaded.drill.aws), run_id)
+        journal.listeners.append(run.live)  # first, so that the result has each event before any view shows it
         run.aws.add_client_hook(run.api_stats.attach)
         run.aws.add_client_hook(remember_call_region)
         guard = Guard(
@@ -101,6 +105,11 @@ class DrillRun:
     @property
     def drill(self):
         return self.loaded.drill
+
+    @property
+    def result(self) -> RunResult:
+        """The run's result as of its latest event, read as a finished run's (see LiveResult.result)."""
+        return self.live.result()
 
     def guard_process(self) -> None:
         """For the drill's duration: any other botocore client in the process (a step's own `boto3.client`, ...)
@@ -141,10 +150,14 @@ class TargetRun:
         """Guarded, counted clients acting as another principal: `target.as_role(arn).client("kms", region)`."""
         return self.run.aws.as_role(role_arn, external_id=external_id, session_name=session_name)
 
+    def emit(self, event: Event) -> None:
+        """Journal a family's event as this scenario's and this target's (a scenario may drill more than one)."""
+        self.run.journal.emit(in_scenario(event, self.test_id, self.name))
+
     def note(self, line: str, measurement: dict[str, Any] | None = None) -> None:
         """A line for the reports (verdicts, what was restored), kept in the journal."""
         self.notes.append(line)
-        self.run.journal.emit(Note(test=self.test_id, target=self.name, line=line, measurement=measurement))
+        self.emit(Note(line=line, measurement=measurement))
 
     def progress(self, message: str) -> None:
-        self.run.journal.emit(Progress(test=self.test_id, target=self.name, message=message))
+        self.emit(Progress(message=message))

@@ -67,10 +67,11 @@ class TrackedResource:
 class Teardown:
     """A stack of resources one scenario created, torn down last-in, first-out."""
 
-    def __init__(self, journal: Journal, clock: Clock, scope: str, ownership: Ownership | None = None):
+    def __init__(self, journal: Journal, clock: Clock, scope: str, ownership: Ownership | None = None, target: str = ""):
         self.journal = journal
         self.clock = clock
         self.scope = scope
+        self.target = target  # the target whose resources these are, for the teardown's own events
         self.ownership = ownership
         self._stack: list[TrackedResource] = []
         self.results: list[dict[str, object]] = []
@@ -117,7 +118,7 @@ class Teardown:
         interrupts = process_interrupts()
         # Shield first: a Ctrl-C that follows the journal's "teardown-started" must find teardown already shielded.
         with interrupts.shielding(self):
-            self.journal.emit(TeardownStarted(scope=self.scope, resources=[r.record() for r in reversed(self._stack)]))
+            self.journal.emit(TeardownStarted(scope=self.scope, target=self.target, resources=[r.record() for r in reversed(self._stack)]))
             while self._stack:
                 interrupts.checkpoint()  # abandoned by the operator while this thread was between deletions
                 resource = self._stack[-1]
@@ -144,7 +145,7 @@ class Teardown:
                                     "else while the run used it; its figures are not a drill's")
                 self.journal.emit(ResourceDeleted(scope=self.scope, existed=existed, duration_s=round(took, 3), **resource.record()))
                 self.results.append({**resource.record(), "deleted": True, "existed": existed, "duration_s": took})
-        self.journal.emit(TeardownFinished(scope=self.scope, failures=failures))
+        self.journal.emit(TeardownFinished(scope=self.scope, target=self.target, failures=failures))
         if failures:
             raise TeardownError("; ".join(failures))
         return self.results

@@ -12,6 +12,7 @@ from rich.spinner import Spinner
 from rich.table import Table
 
 from drtool.core.clock import format_duration
+from drtool.core.events import Emitted, Note
 from drtool.reports.figures import Verbosity
 from drtool.reports.progress import ProgressView, Scenario, run_heading
 
@@ -34,10 +35,10 @@ class LiveProgress(ProgressView):
             if not self.console.is_terminal:  # rich ends the table's line only on a terminal
                 self.console.line()
 
-    def shown(self, record: dict[str, Any], scenario: Scenario | None) -> None:
+    def shown(self, emitted: Emitted, scenario: Scenario | None) -> None:
         # -v: every note as it is made, printed above the table (Live keeps the table below it).
-        if self.verbosity >= Verbosity.VERBOSE and record["event"] == "note":
-            self.console.print(f"  {record['line']}", markup=False, highlight=False, soft_wrap=True)
+        if self.verbosity >= Verbosity.VERBOSE and isinstance(emitted.event, Note):
+            self.console.print(f"  {emitted.event.line}", markup=False, highlight=False, soft_wrap=True)
 
     def _render(self) -> Any:
         table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")

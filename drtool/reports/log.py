@@ -13,7 +13,9 @@ from typing import IO, Any, Callable
 
 import pytest
 
+from drtool.core import events as ev
 from drtool.core.clock import format_duration
+from drtool.core.events import Emitted
 from drtool.reports.figures import Verbosity, label
 from drtool.reports.progress import ProgressView, Scenario, run_heading
 
@@ -69,38 +71,40 @@ class LogProgress(ProgressView):
             text += f" / {format_duration(scenario.objective_s)}" if scenario.objective_s else ""
         return text + (f"; {scenario.detail}" if scenario.detail else "")
 
-    def shown(self, record: dict[str, Any], scenario: Scenario | None) -> None:
+    def shown(self, emitted: Emitted, scenario: Scenario | None) -> None:
         if scenario is None:
             return
-        text = self._say(record, scenario)
+        text = self._say(emitted, scenario)
         if text:
-            self._write(self._line(record["mono"], scenario, text))
+            self._write(self._line(emitted.mono, scenario, text))
 
-    def _say(self, record: dict[str, Any], scenario: Scenario) -> str | None:
-        event = record["event"]
-        if event == "test-started":
-            return "scenario started"
-        if event == "step-started":
-            return f"step started: {scenario.step}"
-        if event in ("step-passed", "step-failed"):
-            took = f" in {format_duration(record['duration_s'])}" if record.get("duration_s") is not None else ""
-            error = f": {record['error']}" if record.get("error") else ""
-            return f"step {event.removeprefix('step-')}{took}: {scenario.step}{error}"
-        if event == "timing-stopped" and scenario.timing_started_mono is not None:
-            budget = f" / {format_duration(scenario.objective_s)}" if scenario.objective_s else ""
-            return f"timed {scenario.figure} {format_duration(record['mono'] - scenario.timing_started_mono)}{budget}"
-        if event == "teardown-started":
-            return f"teardown started: {scenario.detail}"
-        if event == "resource-deleted":
-            return f"deleted {record['kind']} {record['identifier']} in {record['region']}"
-        if event == "resource-delete-failed":
-            return f"teardown FAILED: {record['error']}"
-        if event == "test-outcome" and record["status"] != "passed":
-            return f"{label(record['status'])} ({record['phase']}): {record['message']}"
-        if event == "test-finished":
-            return f"{label(scenario.done)} in {format_duration(record['mono'] - scenario.started_mono)}"
-        if self.verbosity >= Verbosity.VERBOSE and event in ("note", "progress"):
-            return f"{event}: {record.get('line') or record.get('message')}"
+    def _say(self, emitted: Emitted, scenario: Scenario) -> str | None:
+        match emitted.event:
+            case ev.TestStarted():
+                return "scenario started"
+            case ev.StepStarted():
+                return f"step started: {scenario.step}"
+            case ev.StepPassed() | ev.StepFailed() as step:
+                took = f" in {format_duration(step.duration_s)}" if step.duration_s is not None else ""
+                error = f": {step.error}" if isinstance(step, ev.StepFailed) and step.error else ""
+                return f"step {'failed' if isinstance(step, ev.StepFailed) else 'passed'}{took}: {scenario.step}{error}"
+            case ev.TimingStopped() if scenario.timing_started_mono is not None:
+                budget = f" / {format_duration(scenario.objective_s)}" if scenario.objective_s else ""
+                return f"timed {scenario.figure} {format_duration(emitted.mono - scenario.timing_started_mono)}{budget}"
+            case ev.TeardownStarted():
+                return f"teardown started: {scenario.detail}"
+            case ev.ResourceDeleted(kind=kind, identifier=identifier, region=region):
+                return f"deleted {kind} {identifier} in {region}"
+            case ev.ResourceDeleteFailed(error=error):
+                return f"teardown FAILED: {error}"
+            case ev.TestOutcome(status=status, phase=phase, message=message) if status != "passed":
+                return f"{label(status)} ({phase}): {message}"
+            case ev.TestFinished():
+                return f"{label(scenario.done)} in {format_duration(emitted.mono - scenario.started_mono)}"
+            case ev.Note(line=line) if self.verbosity >= Verbosity.VERBOSE:
+                return f"note: {line}"
+            case ev.Progress(message=message) if self.verbosity >= Verbosity.VERBOSE:
+                return f"progress: {message}"
         return None
 
     def _line(self, mono: float, scenario: Scenario, text: str) -> str:

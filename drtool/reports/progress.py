@@ -13,6 +13,8 @@ from typing import Any, Callable
 
 import pytest
 
+from drtool.core import events as ev
+from drtool.core.events import Emitted
 from drtool.reports.figures import Verbosity
 
 
@@ -42,7 +44,7 @@ class Scenario:
 
 
 class ProgressView:
-    """Keeps `scenarios` up to date from the journal; a view shows them, told of each record by `shown`."""
+    """Keeps `scenarios` up to date from the journal's events; a view shows them, told of each event by `shown`."""
 
     def __init__(self, run_of: Callable[[pytest.Config], Any], verbosity: Verbosity = Verbosity.NORMAL):
         # How to find the drill run in a pytest session; the runner knows, reports sit below it.
@@ -66,7 +68,7 @@ class ProgressView:
 
     def attach(self, run: Any) -> None:
         self.run = run
-        run.journal.listeners.append(self.on_record)
+        run.journal.listeners.append(self.on_event)
         self.start()
 
     def start(self) -> None:
@@ -75,59 +77,54 @@ class ProgressView:
     def stop(self) -> None:
         """The run is over: the summary comes next, on a line of its own."""
 
-    def shown(self, record: dict[str, Any], scenario: Scenario | None) -> None:
-        """Show what `record` changed (called with the state already updated)."""
+    def shown(self, emitted: Emitted, scenario: Scenario | None) -> None:
+        """Show what the event changed (called with the state already updated)."""
 
     def world_now(self) -> float:
         return self.run.clock.monotonic() if self.run is not None else 0.0
 
-    def on_record(self, record: dict[str, Any]) -> None:
-        # The journal calls its listeners one record at a time. Showing happens outside the lock, because
+    def on_event(self, emitted: Emitted) -> None:
+        # The journal calls its listeners one event at a time. Showing happens outside the lock, because
         # rich's Live takes its own lock and then ours to redraw; holding ours while printing could deadlock.
         with self._lock:
-            scenario = self._update(record)
-        self.shown(record, scenario)
+            scenario = self._update(emitted)
+        self.shown(emitted, scenario)
 
-    def _update(self, record: dict[str, Any]) -> Scenario | None:
-        event, test = record["event"], record.get("test")
-        if event == "test-started":
-            self.scenarios[test] = Scenario(record.get("target") or "-", record.get("scenario", ""), record["mono"])
-            return self.scenarios[test]
-        scenario = self.scenarios.get(test) if test else self._running_for(record.get("target"), record.get("scope"))
+    def _update(self, emitted: Emitted) -> Scenario | None:
+        event, mono = emitted.event, emitted.mono
+        if isinstance(event, ev.TestStarted):
+            self.scenarios[event.test] = Scenario(event.target or "-", event.scenario, mono)
+            return self.scenarios[event.test]
+        # Every event of a scenario names it (the journal sees to that): no guessing from its target.
+        scenario = self.scenarios.get(emitted.test)
         if scenario is None:
             return None
-        if event == "target-chosen" and scenario.target == "-":
-            scenario.target = record["target"]
-        elif event == "step-started":
-            scenario.step, scenario.step_started_mono, scenario.detail = f"{record['keyword']} {record['step']}", record["mono"], ""
-        elif event == "timing-started":
-            scenario.figure, scenario.objective_s = record["figure"], record.get("objective_s")
-            scenario.timing_started_mono, scenario.timing_stopped_mono = record["mono"], None
-        elif event == "timing-stopped":
-            scenario.timing_stopped_mono = record["mono"]
-        elif event == "progress":
-            scenario.detail = record["message"]
-        elif event == "teardown-started":
-            scenario.step, scenario.step_started_mono = "teardown", record["mono"]
-            scenario.detail = ", ".join(r["identifier"] for r in record["resources"])
-        elif event == "resource-deleted":
-            scenario.detail = f"deleted {record['identifier']}"
-        elif event == "test-outcome" and record["status"] != "passed":
-            scenario.done = record["status"]
-        elif event == "test-finished":
-            scenario.finished_mono = record["mono"]
-            if scenario.timing_started_mono is not None and scenario.timing_stopped_mono is None:
-                scenario.timing_stopped_mono = record["mono"]
-            scenario.done = scenario.done or "passed"
-            scenario.step, scenario.detail = "finished", ""
+        match event:
+            case ev.TargetChosen(target=target) if scenario.target == "-":
+                scenario.target = target
+            case ev.StepStarted(keyword=keyword, step=step):
+                scenario.step, scenario.step_started_mono, scenario.detail = f"{keyword} {step}", mono, ""
+            case ev.TimingStarted(figure=figure, objective_s=objective_s):
+                scenario.figure, scenario.objective_s = figure, objective_s
+                scenario.timing_started_mono, scenario.timing_stopped_mono = mono, None
+            case ev.TimingStopped():
+                scenario.timing_stopped_mono = mono
+            case ev.Progress(message=message):
+                scenario.detail = message
+            case ev.TeardownStarted(resources=resources):
+                scenario.step, scenario.step_started_mono = "teardown", mono
+                scenario.detail = ", ".join(r["identifier"] for r in resources)
+            case ev.ResourceDeleted(identifier=identifier):
+                scenario.detail = f"deleted {identifier}"
+            case ev.TestOutcome(status=status) if status != "passed":
+                scenario.done = status
+            case ev.TestFinished():
+                scenario.finished_mono = mono
+                if scenario.timing_started_mono is not None and scenario.timing_stopped_mono is None:
+                    scenario.timing_stopped_mono = mono
+                scenario.done = scenario.done or "passed"
+                scenario.step, scenario.detail = "finished", ""
         return scenario
-
-    def _running_for(self, target: str | None, scope: str | None) -> Scenario | None:
-        """Drill logic records by target (teardown by scope); the scenario drilling it is the unfinished one."""
-        if scope in self.scenarios:
-            return self.scenarios[scope]
-        running = [s for s in self.scenarios.values() if s.target == target and s.finished_mono is None]
-        return running[-1] if running else None
 
     def running(self) -> list[Scenario]:
         with self._lock:

@@ -33,7 +33,7 @@ from drtool.core.events import (
     TestStarted,
 )
 from drtool.core.interrupts import process_interrupts
-from drtool.core.journal import default_journal_dir, new_run_id
+from drtool.core.journal import current_scenario, default_journal_dir, new_run_id
 from drtool.core.model import DrillFileError
 from drtool.core.preflight import preflight
 from drtool.core.registry import families
@@ -47,7 +47,7 @@ from drtool.runner.output_paths import RunPaths, run_path_problems
 from drtool.drill.file import LoadedDrill
 from drtool.drill.validate import check_drill_file
 from drtool.reports import cucumber, junit
-from drtool.core.results import RunResult, summarize
+from drtool.core.results import RunResult
 from drtool.commands.publish import Delivery, publish_run, publishing_clients
 from drtool.drill.publish import PublishOptions, Publishing
 from drtool.reports.markdown import STEP_SUMMARY_ENV, append_step_summary
@@ -270,9 +270,13 @@ def target_run_factory(
         target = drill_run.drill.targets[name]
         if target.kind != kind:
             pytest.fail(f"target {name!r} is a {target.kind}, not a {kind}", pytrace=False)
-        teardown = Teardown(drill_run.journal, drill_run.clock, scope=request.node.nodeid, ownership=drill_run.ownership)
+        teardown = Teardown(drill_run.journal, drill_run.clock, scope=request.node.nodeid, ownership=drill_run.ownership,
+                            target=name)
         made.append(TargetRun(drill_run, name, target, request.node.nodeid, teardown))
-        # A scenario that names its target (not parametrized over them) learns it only here.
+        # A scenario that names its target (not parametrized over them) learns it only here; its events name it from now.
+        scenario = current_scenario()
+        if scenario is not None and scenario.test == request.node.nodeid and not scenario.target:
+            scenario.target = name
         drill_run.journal.emit(TargetChosen(test=request.node.nodeid, target=name))
         return made[-1]
 
@@ -335,7 +339,6 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if run is None:
         return
     template = scenario_wrapper_template_registry.get(getattr(item, "function", None))
-    callspec = getattr(item, "callspec", None)
     where = dict(
         file=report_path(template.feature.filename), line=template.line_number, tags=sorted(template.tags),
         feature_line=template.feature.line_number, feature_tags=sorted(template.feature.tags),
@@ -344,7 +347,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         test=item.nodeid,
         feature=template.feature.name if template else "",
         scenario=template.name if template else item.name,
-        target=(callspec.params.get("drill_target", "") if callspec else ""),
+        target=_parametrized_target(item),
         **where,
     ))
 
@@ -415,11 +418,20 @@ def _verdict(report: pytest.TestReport, call: pytest.CallInfo, exc: BaseExceptio
 
 @pytest.hookimpl(wrapper=True, trylast=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    result = yield
     run = _run(item.config)
-    if run is not None:
+    if run is None:
+        return (yield)
+    # Every event written while the scenario runs (setup to teardown) names it, and its target once known.
+    with run.journal.scenario(item.nodeid, _parametrized_target(item)):
+        result = yield
         run.journal.emit(TestFinished(test=item.nodeid))
     return result
+
+
+def _parametrized_target(item: pytest.Item) -> str:
+    callspec = getattr(item, "callspec", None)
+    target = callspec.params.get("drill_target", "") if callspec else ""
+    return target if isinstance(target, str) else ""
 
 
 @pytest.hookimpl(trylast=True)
@@ -434,7 +446,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run.journal.emit(ApiCalls(**run.api_stats.snapshot()))
     run.journal.emit(RunFinished(pytest_exit=int(exitstatus), interrupted=interrupted))
     run.end_process_hooks()  # what follows makes drtool's own clients, each with its own guard
-    result = summarize(run.journal.records)  # from memory: the file may have stopped at a full disk
+    result = run.result  # folded as the run went: the file may have stopped at a full disk
     option = session.config.getoption
     junit_path = option("drill_junit")
     try:
@@ -452,7 +464,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if report_dir is not None:
             # The set holds the journal as it is now; what follows (evidence, history) only adds to the run's journal.
             history = records.past_results(session.config, run)  # first: its warnings belong in the set's journal
-            write_report_set(summarize(run.journal.records), run.journal.path, report_dir, history=history)
+            write_report_set(run.result, run.journal.path, report_dir, history=history)
         reports = [Path(p) for p in (junit_path, option("drill_cucumber_json")) if p]
         records.bundle_evidence(session.config, run, reports + ([report_dir] if report_dir is not None else []))
         records.record_history(session.config, run)  # last, so the record holds any evidence error

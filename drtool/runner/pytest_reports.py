@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from drtool import __version__
-from drtool.core.events import Note
+from drtool.core.events import Emitted, Note
 from drtool.core.run import DrillRun
 from drtool.reports.figures import figure_line
 from drtool.reports.junit import clean
@@ -30,30 +30,30 @@ class ScenarioNotes:
     """The journal's notes, filed by scenario as they are written: a listener on the run's journal."""
 
     def __init__(self) -> None:
-        self._by_test: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._by_test: dict[str, list[Note]] = defaultdict(list)
         self._reported: dict[str, int] = defaultdict(int)
 
-    def __call__(self, record: dict[str, Any]) -> None:
-        if record["event"] == Note.event_name:
-            self._by_test[record["test"]].append(record)
+    def __call__(self, emitted: Emitted) -> None:
+        if isinstance(emitted.event, Note):
+            self._by_test[emitted.event.test].append(emitted.event)
 
-    def of(self, test_id: str) -> list[dict[str, Any]]:
+    def of(self, test_id: str) -> list[Note]:
         return list(self._by_test[test_id])
 
-    def unreported(self, test_id: str) -> list[dict[str, Any]]:
+    def unreported(self, test_id: str) -> list[Note]:
         """The notes written since the last call for this scenario."""
         notes = self._by_test[test_id]
         new, self._reported[test_id] = notes[self._reported[test_id]:], len(notes)
         return new
 
 
-def add_figures(item: pytest.Item, when: str, notes: list[dict[str, Any]]) -> None:
+def add_figures(item: pytest.Item, when: str, notes: list[Note]) -> None:
     """Before pytest makes the phase's report: figures as properties, figure and note lines as captured stdout."""
-    measurements = [note["measurement"] for note in notes if note.get("measurement")]
+    measurements = [note.measurement for note in notes if note.measurement]
     for measurement in measurements:
         for key in ("measured_s", "objective_s", "met", "source"):
             item.user_properties.append((f"{measurement['name']}.{key}", clean(str(measurement[key]))))
-    lines = [*(figure_line(m) for m in measurements), *(note["line"] for note in notes)]
+    lines = [*(figure_line(m) for m in measurements), *(note.line for note in notes)]
     if lines:
         item.add_report_section(when, "stdout", clean("\n".join(lines)) + "\n")
 
@@ -87,9 +87,9 @@ def keeps_traceback(config: pytest.Config) -> bool:
     return bool(getattr(option, "fulltrace", False)) or getattr(option, "tbstyle", "auto") in ("long", "native")
 
 
-def verdict_repr(item: pytest.Item, sentence: str, notes: list[dict[str, Any]], journal: str) -> VerdictRepr:
-    figures = [figure_line(note["measurement"]) for note in notes if note.get("measurement")]
-    lines = [line for line in dict.fromkeys(note["line"] for note in notes) if line != sentence]
+def verdict_repr(item: pytest.Item, sentence: str, notes: list[Note], journal: str) -> VerdictRepr:
+    figures = [figure_line(note.measurement) for note in notes if note.measurement]
+    lines = [line for line in dict.fromkeys(note.line for note in notes) if line != sentence]
     sections = [[sentence], figures, lines, [f"The traceback is in the journal, {journal}"]]
     text = clean("\n\n".join("\n".join(section) for section in sections if section))
     _, lineno, _ = item.location

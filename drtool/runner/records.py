@@ -20,10 +20,10 @@ from rich.markup import escape
 from botocore.exceptions import BotoCoreError, ClientError
 
 from drtool.core.errors import InfrastructureError, describe_error
-from drtool.core.events import EvidenceWritten, HistoryRecorded, RunError, RunLockTaken, RunWarning
+from drtool.core.events import EvidenceWritten, HistoryRecorded, RunError, RunLockTaken, RunWarning, by_name, read_emitted
 from drtool.core.inputs import output_dir_problems
 from drtool.core.model import Problem
-from drtool.core.results import ExitCode, RunResult, summarize
+from drtool.core.results import ExitCode, RunResult
 from drtool.core.run import DrillRun
 from drtool.drill.file import LoadedDrill
 from drtool.reports.evidence import MANIFEST, build_bundle, evidence_client, file_sha256, upload_bundle
@@ -165,7 +165,7 @@ def manifest_written(directory: Path) -> bool:
 
 def _record(config: pytest.Config, run: DrillRun) -> None:
     store = config.stash[STORE_KEY]
-    result = summarize(run.journal.records)
+    result = run.result
     try:
         location = store.append(history_record(result, recorded_at=datetime.now(timezone.utc)))
     except RECORD_ERRORS as exc:
@@ -178,17 +178,18 @@ def _record(config: pytest.Config, run: DrillRun) -> None:
 
 def print_records(console: Console, journal: list[dict[str, Any]]) -> None:
     """Under `drtool run`: where the run's lock, history and evidence went, and any warning about them."""
-    for record in journal:
-        event = record["event"]
-        if event == RunLockTaken.event_name and record.get("took_over"):
-            line = f"[yellow]warning:[/] took over the stale run lock {escape(record['location'])} of {escape(record['took_over'])}"
-        elif event == RunWarning.event_name:
-            line = f"[yellow]warning:[/] {escape(record['message'])}"
-        elif event == HistoryRecorded.event_name:
-            line = f"History: {escape(record['location'])}"
-        elif event == EvidenceWritten.event_name:
-            where = " and ".join(escape(w) for w in (record.get("directory"), record.get("uploaded_to")) if w)
-            line = f"Evidence: {where} (manifest sha256 {escape(record['manifest_sha256'][:16])}...)"
-        else:
-            continue
+    types = by_name((RunLockTaken, RunWarning, HistoryRecorded, EvidenceWritten))
+    for emitted in filter(None, (read_emitted(record, types) for record in journal)):
+        match emitted.event:
+            case RunLockTaken(location=location, took_over=took_over) if took_over:
+                line = f"[yellow]warning:[/] took over the stale run lock {escape(location)} of {escape(took_over)}"
+            case RunWarning(message=message):
+                line = f"[yellow]warning:[/] {escape(message)}"
+            case HistoryRecorded(location=location):
+                line = f"History: {escape(location)}"
+            case EvidenceWritten(directory=directory, uploaded_to=uploaded_to, manifest_sha256=sha256):
+                where = " and ".join(escape(w) for w in (directory, uploaded_to) if w)
+                line = f"Evidence: {where} (manifest sha256 {escape(sha256[:16])}...)"
+            case _:
+                continue
         console.print(line, highlight=False, soft_wrap=True)

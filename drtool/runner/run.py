@@ -151,7 +151,7 @@ def run_drill(
     run = seen.config.stash.get(RUN_KEY, None) if seen.config is not None else None
     # The run's own records: its file may have stopped at a full disk.
     records = run.journal.records if run is not None else read_journal(journal)
-    result = summarize(records)
+    result = run.result if run is not None else summarize(records)  # the run's own result, folded as it ran
     if json_to is not None:
         json_to.write(document.render(result))
         json_to.flush()

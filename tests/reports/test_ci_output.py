@@ -19,7 +19,9 @@ from typer.testing import CliRunner
 
 from drtool.cli import app
 from drtool.core.clock import format_duration
+from drtool.core.events import CORE_EVENTS, Emitted, by_name, read_emitted
 from drtool.core.journal import read_journal
+from drtool.core.registry import families
 from drtool.reports.figures import Verbosity
 from drtool.reports.live import LiveProgress
 from drtool.reports.log import LogProgress
@@ -50,6 +52,18 @@ def seconds_of(duration: str) -> int:
     parts = re.fullmatch(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", duration)
     assert parts and duration, duration
     return sum(int(n or 0) * unit for n, unit in zip(parts.groups(), (86400, 3600, 60, 1)))
+
+
+def test_every_event_of_a_scenario_names_its_scenario_and_target(records: list[dict]) -> None:
+    """The live view and the results never guess a scenario from its target: each event says which it is."""
+    started = {r["test"]: r for r in records if r["event"] == "test-started"}
+    scenarios = [r for r in records if r.get("test") or r.get("scope") in started]
+    assert {r["event"] for r in scenarios} >= {"recovery-started", "instance-available", "timing-started", "step-started",
+                                               "teardown-started", "resource-created", "note", "progress", "test-finished"}
+    assert all((r.get("test") or r.get("scope")) in started for r in scenarios)
+    assert all(r["target"] in records[0]["targets"] for r in scenarios if r["event"] != "test-started")
+    unnamed = [r for r in records if "test" in r and not r["test"]]
+    assert [r["event"] for r in unnamed] == [], "an event of no scenario is the run's own (a guard refusal outside one)"
 
 
 def test_the_drill_ran_with_a_pass_and_a_breach(drilled: Drilled) -> None:
@@ -199,7 +213,7 @@ def test_a_long_wait_prints_a_heartbeat_once_a_real_interval_passes_in_silence(r
     billing = next(r["test"] for r in records if r["event"] == "test-started" and r["target"] == "billing-db")
     waiting = next(r for r in records if r["event"] == "progress" and r["test"] == billing and r["message"].endswith(": creating"))
     for record in records[: records.index(waiting) + 1]:
-        view.on_record(record)
+        view.on_event(emitted(record))
     world.now = waiting["mono"] + 300
     written = stream.getvalue()
 
@@ -221,6 +235,11 @@ def test_a_long_wait_prints_a_heartbeat_once_a_real_interval_passes_in_silence(r
     assert not ANSI.search(stream.getvalue())
 
 
+def emitted(record: dict) -> Emitted:
+    """A record read back as the typed event the journal tells its listeners of."""
+    return read_emitted(record, by_name((*CORE_EVENTS, *families().events)))
+
+
 def fake_run(start: dict, world: FakeClock) -> SimpleNamespace:
     return SimpleNamespace(journal=SimpleNamespace(listeners=[]), clock=SimpleNamespace(monotonic=world), run_id=start["run_id"],
                            loaded=SimpleNamespace(path="drill.yaml"),
@@ -235,7 +254,7 @@ def test_the_live_table_ends_its_line_before_the_summary_wherever_it_is_drawn(re
     view = LiveProgress(console, run_of=lambda config: None)
     view.attach(fake_run(records[0], world))
     for record in records[:40]:
-        view.on_record(record)
+        view.on_event(emitted(record))
     view.stop()
     console.print(f"drill {records[0]['drill']}, run {records[0]['run_id']}")
     assert f"\ndrill {records[0]['drill']}, run {records[0]['run_id']}\n" in stream.getvalue()

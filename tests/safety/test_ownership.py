@@ -103,7 +103,7 @@ def test_a_canary_whose_write_answer_was_lost_is_still_torn_down_on_both_sides(l
     target = sandbox_target()
     target = target.model_copy(update={"canary": target.canary.model_copy(update={"count": 1, "sizes": [size]})})
     ctx = S3DrillContext(name="orders-data", target=target, clients=factory.client, primary_region=PRIMARY_REGION,
-                         dr_region=DR_REGION, clock=clock, journal=journal, teardown=teardown, run_id=RUN_ID, drill_name="sandbox")
+                         dr_region=DR_REGION, clock=clock, emit=journal.emit, teardown=teardown, run_id=RUN_ID, drill_name="sandbox")
 
     with pytest.raises(AnswerLost):
         write_canaries(ctx)

@@ -100,3 +100,63 @@ def test_an_event_cannot_shadow_the_record_envelope():
         @dataclass(frozen=True, kw_only=True)
         class ClockRead(ev.Event):
             at: str
+
+
+def test_an_event_emitted_inside_a_scenario_names_its_scenario_and_target(tmp_path):
+    """Family code need not say which scenario it is in: the journal fills what the event leaves empty."""
+    journal = _journal(tmp_path)
+    journal.emit(_started())
+    with journal.scenario("t1", "orders-db") as scenario:
+        journal.emit(ev.TestStarted(test="t1", scenario="Restore", target="orders-db"))
+        journal.emit(ev.StepStarted(keyword="When", step="the drill restores it"))
+        journal.emit(ev.TimingStarted(figure="RTO", objective_s=60.0))
+        journal.emit(ev.ResourceCreating(scope="t1", kind="rds-instance", identifier="i", region="eu-central-1"))
+        journal.emit(ev.Note(test="t0", line="another scenario's note keeps its own"))
+        assert scenario.target == "orders-db"
+    journal.emit(ev.Note(line="outside any scenario"))
+    journal.close()
+    records = read_journal(journal.path)
+    assert [(r.get("test", r.get("scope")), r.get("target")) for r in records[1:]] == [
+        ("t1", "orders-db"), ("t1", "orders-db"), ("t1", "orders-db"), ("t1", "orders-db"), ("t0", ""), ("", "")]
+
+
+def test_listeners_get_typed_events_with_their_envelope_and_the_live_result_is_the_journal_summarized(tmp_path):
+    from drtool.core.results import LiveResult
+    from drtool.core.run import ListenedJournal
+
+    journal = ListenedJournal(tmp_path / "run.jsonl", "c0ffee00", SystemClock())
+    live, heard = LiveResult(), []
+    journal.listeners += [live, heard.append]
+    journal.emit(_started(targets={"orders-db": "rds-instance"}))
+    with journal.scenario("t1", "orders-db"):
+        journal.emit(ev.TestStarted(test="t1", scenario="Restore", target="orders-db"))
+        journal.emit(ev.StepStarted(keyword="When", step="it restores"))
+        journal.emit(ev.Note(line="orders-db: restored", measurement={"name": "RTO", "measured_s": 1.0}))
+    so_far = live.result()
+    assert so_far.tests["t1"].status == "interrupted", "read mid-run, a running scenario reads as cut short"
+    with journal.scenario("t1", "orders-db"):
+        journal.emit(ev.StepPassed(step="it restores", duration_s=1.0))
+        journal.emit(ev.TestFinished(test="t1"))
+    journal.emit(ev.RunFinished())
+    journal.close()
+
+    assert [type(e.event) for e in heard] == [ev.RunStarted, ev.TestStarted, ev.StepStarted, ev.Note, ev.StepPassed,
+                                              ev.TestFinished, ev.RunFinished]
+    assert [e.seq for e in heard] == list(range(1, 8)) and {e.run_id for e in heard} == {"c0ffee00"}
+    assert heard[3].test == "t1" and heard[3].target == "orders-db"
+    assert so_far.tests["t1"].steps[0].status == "interrupted" and live.result().tests["t1"].steps[0].status == "passed"
+    assert live.result() == summarize(read_journal(journal.path)), "one fold, live or read back"
+
+
+def test_a_schema_2_journal_still_finds_the_scenario_of_a_family_event_by_its_target(tmp_path):
+    path = tmp_path / "run.jsonl"
+    envelope = {"run_id": "x", "at": "2026-11-28T00:00:00+00:00", "mono": 0}
+    lines = [
+        {"seq": 1, "event": "run-started", **envelope, "drill": "d", "drill_file": "f", "schema": 2},
+        {"seq": 2, "event": "test-started", **envelope, "test": "t1", "target": "orders-db"},
+        {"seq": 3, "event": "timing-started", **envelope, "test": "", "target": "orders-db", "figure": "RTO"},
+        {"seq": 4, "event": "test-finished", **envelope, "test": "t1"},
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    [test] = summarize(read_journal(path)).tests.values()
+    assert [interval.label for interval in test.intervals] == ["RTO"]

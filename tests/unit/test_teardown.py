@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from drtool.core.clock import SystemClock
+from drtool.core.events import TeardownStarted
 from drtool.core.journal import Journal, read_journal
 from drtool.core.teardown import Teardown, TeardownError, TrackedResource
 
@@ -43,10 +44,10 @@ def test_teardown_is_shielded_from_ctrl_c_before_it_announces_itself(tmp_path):
     handlers_when_announced = []
 
     class WatchingJournal(Journal):
-        def write(self, event, **fields):
-            if event == "teardown-started":
+        def emit(self, event):
+            if isinstance(event, TeardownStarted):
                 handlers_when_announced.append(signal.getsignal(signal.SIGINT))
-            return super().write(event, **fields)
+            return super().emit(event)
 
     journal = WatchingJournal(tmp_path / "run.jsonl", "abcd1234", SystemClock())
     teardown = Teardown(journal, SystemClock(), scope="test")

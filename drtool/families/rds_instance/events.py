@@ -4,33 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drtool.core.events import Event, event
+from drtool.core.events import ScenarioEvent, event
 from drtool.core.results import on_timeline
 
 
 @event("recovery-started")
 @dataclass(frozen=True, kw_only=True)
-class RecoveryStarted(Event):
-    test: str = ""
-    target: str
+class RecoveryStarted(ScenarioEvent):
     point: str  # the recovery point, as the reports describe it
     snapshot_arn: str | None = None
 
 
 @event("snapshot-copied")
 @dataclass(frozen=True, kw_only=True)
-class SnapshotCopied(Event):
-    test: str = ""
-    target: str
+class SnapshotCopied(ScenarioEvent):
     identifier: str
     arn: str | None = None
 
 
 @event("instance-available")
 @dataclass(frozen=True, kw_only=True)
-class InstanceAvailable(Event):
-    test: str = ""
-    target: str
+class InstanceAvailable(ScenarioEvent):
     identifier: str
     available_at: str  # AWS's moment when it recorded one, else the poll's
     source: str  # "aws-event: <message>" or "poll"

@@ -19,8 +19,7 @@ from drtool.core.clock import (
     poll_until,
 )
 from drtool.core.errors import ResourceVanished
-from drtool.core.events import TimingStarted, TimingStopped
-from drtool.core.journal import Journal
+from drtool.core.events import Event, TimingStarted, TimingStopped
 from drtool.core.operations import calls, dr, primary
 from drtool.core.tagging import drill_tags, is_drill_name, resource_name
 from drtool.core.ownership import tag_map, tags_prove
@@ -100,12 +99,11 @@ class RdsDrillContext:
     primary_region: str
     dr_region: str
     clock: Clock
-    journal: Journal
+    emit: Callable[[Event], None]  # journals an event as the scenario's and target's (TargetRun.emit)
     teardown: Teardown
     run_id: str
     drill_name: str
     progress: Callable[[str], None] = lambda message: None
-    test: str = ""  # the scenario, so its journal events reach its results
 
     @classmethod
     def for_target(cls, target: Any) -> "RdsDrillContext":
@@ -119,12 +117,11 @@ class RdsDrillContext:
             primary_region=drill.primary_region,
             dr_region=drill.dr_region,
             clock=target.run.clock,
-            journal=target.run.journal,
+            emit=target.emit,
             teardown=target.teardown,
             run_id=target.run.run_id,
             drill_name=drill.drill,
             progress=target.progress,
-            test=target.test_id,
         )
 
 
@@ -172,8 +169,8 @@ def start_recovery(ctx: RdsDrillContext, name: str, target: RdsInstanceTarget, p
         watch=Stopwatch.start(ctx.clock),
         instance_id=resource_name(ctx.run_id, name),
     )
-    ctx.journal.emit(RecoveryStarted(test=ctx.test, target=name, point=point.description, snapshot_arn=point.snapshot.arn))
-    ctx.journal.emit(TimingStarted(test=ctx.test, target=name, figure="RTO", objective_s=target.objectives.rto.total_seconds()))
+    ctx.emit(RecoveryStarted(point=point.description, snapshot_arn=point.snapshot.arn))
+    ctx.emit(TimingStarted(figure="RTO", objective_s=target.objectives.rto.total_seconds()))
     tags = drill_tags(ctx.run_id, ctx.drill_name, name, recovery.started_at)
     recovery.restore_snapshot = point.snapshot.arn or point.snapshot.identifier
     if point.needs_copy:
@@ -276,7 +273,7 @@ def _copy_across(
     )
     if finished is None or finished.status != "available":
         raise DrillFinding(f"{name}: snapshot copy {copy_id} ended {finished.status if finished else 'missing'}, not available")
-    ctx.journal.emit(SnapshotCopied(test=ctx.test, target=name, identifier=copy_id, arn=finished.arn))
+    ctx.emit(SnapshotCopied(identifier=copy_id, arn=finished.arn))
     return finished.arn or copy_id
 
 
@@ -311,10 +308,8 @@ def wait_until_available(ctx: RdsDrillContext, recovery: Recovery, deadline: flo
         raise DrillFinding(f"{recovery.target}: restored instance {recovery.instance_id} ended {status_of(instance)}, not available")
     recovery.instance = instance
     recovery.available_at, recovery.available_source = _moment_available(ctx, recovery, polled_at)
-    ctx.journal.emit(TimingStopped(test=ctx.test, target=recovery.target, figure="RTO"))
-    ctx.journal.emit(InstanceAvailable(
-        test=ctx.test,
-        target=recovery.target,
+    ctx.emit(TimingStopped(figure="RTO"))
+    ctx.emit(InstanceAvailable(
         identifier=recovery.instance_id,
         available_at=recovery.available_at.isoformat(),
         source=recovery.available_source,

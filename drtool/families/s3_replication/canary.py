@@ -180,9 +180,8 @@ def wait_for_replicas(ctx: S3DrillContext, canaries: list[Canary]) -> list[Canar
                 continue
             canary.source, canary.replica = source, replica
             canary.lag_s, canary.lag_uncertainty_s, canary.lag_source = _lag(canary)
-            ctx.journal.emit(CanaryReplicated(test=ctx.test, target=ctx.name, key=canary.key, size=canary.size,
-                                              lag_s=round(canary.lag_s, 3), source=canary.lag_source,
-                                              uncertainty_s=round(canary.lag_uncertainty_s, 3)))
+            ctx.emit(CanaryReplicated(key=canary.key, size=canary.size, lag_s=round(canary.lag_s, 3),
+                                      source=canary.lag_source, uncertainty_s=round(canary.lag_uncertainty_s, 3)))
         return [c for c in canaries if not c.settled]
 
     try:

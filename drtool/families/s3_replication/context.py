@@ -1,4 +1,4 @@
-"""What every part of the S3 replication drill needs, injected: clients per side, the clock, the journal."""
+"""What every part of the S3 replication drill needs, injected: clients per side, the clock, the journal's emit."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from drtool.core.clock import Clock
-from drtool.core.journal import Journal
+from drtool.core.events import Event
 from drtool.core.teardown import Teardown
 from drtool.families.s3_replication.target import S3ReplicationTarget
 
@@ -19,11 +19,10 @@ class S3DrillContext:
     primary_region: str
     dr_region: str
     clock: Clock
-    journal: Journal
+    emit: Callable[[Event], None]  # journals an event as the scenario's and target's (TargetRun.emit)
     teardown: Teardown
     run_id: str
     drill_name: str
-    test: str = ""  # the scenario, so its journal events reach its results
     progress: Callable[[str], None] = lambda message: None
 
     @classmethod
@@ -32,8 +31,8 @@ class S3DrillContext:
         drill = target.run.drill
         return cls(
             name=target.name, target=target.target, clients=target.client, primary_region=drill.primary_region,
-            dr_region=drill.dr_region, clock=target.run.clock, journal=target.run.journal, teardown=target.teardown,
-            run_id=target.run.run_id, drill_name=drill.drill, test=target.test_id, progress=target.progress,
+            dr_region=drill.dr_region, clock=target.run.clock, emit=target.emit, teardown=target.teardown,
+            run_id=target.run.run_id, drill_name=drill.drill, progress=target.progress,
         )
 
     # The source bucket is in the primary region and the replica in the DR region; the configuration check proves it.

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drtool.core.events import Event, event
+from drtool.core.events import ScenarioEvent, event
 from drtool.core.results import on_timeline
 
 
 @event("canary-replicated")
 @dataclass(frozen=True, kw_only=True)
-class CanaryReplicated(Event):
-    test: str = ""
-    target: str
+class CanaryReplicated(ScenarioEvent):
     key: str
     size: int
     lag_s: float
