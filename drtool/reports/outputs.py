@@ -14,7 +14,7 @@ import shutil
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Mapping
 
 from drtool.core.clobber import Output as Written
 from drtool.core.inputs import output_dir_problems, output_file_problems
@@ -120,8 +120,8 @@ class ReportFiles:
     def path(self, output: Output) -> Path | None:
         return self.paths.get(output.key)
 
-    def requested(self, outputs: Iterable[Output] = OUTPUTS) -> list[tuple[Output, Path]]:
-        return [(output, path) for output in outputs if (path := self.path(output)) is not None]
+    def requested(self) -> list[tuple[Output, Path]]:
+        return [(output, path) for output in OUTPUTS if (path := self.path(output)) is not None]
 
     def requested_after_publishing(self) -> bool:
         return any(output.after_publishing for output, _ in self.requested())
