@@ -201,7 +201,8 @@ def run(
 
     Exit 0 met, 1 failed or breached, 2 invalid input, 3 could not run, 130 interrupted (after teardown).
     """
-    from drtool.core.inputs import option_problem, output_dir_problems, output_file_problems, time_scale_problems
+    from drtool.core.inputs import option_problem, time_scale_problems
+    from drtool.reports.outputs import Front
 
     if drill_file is None and not sandbox:
         _fail_invalid("drtool run: give a drill file, or --sandbox to run the bundled sandbox drill")
@@ -211,41 +212,40 @@ def run(
         problems.append(option_problem("--fault", "needs --sandbox: faults are injected into the lab"))
     problems += _fault_problems(fault) if sandbox and fault else []  # the fault registry imports moto
     problems += time_scale_problems(time_scale, sandbox=sandbox)
-    problems += output_file_problems(junit_xml, "--junit-xml")
-    problems += output_file_problems(cucumber_json, "--cucumber-json")
+    reports = _report_files(junit_xml, cucumber_json, report_dir, junit_strict, junit_figures_in_names)
+    problems += reports.problems(Front.DRTOOL)
     problems += _journal_dir_problems(journal_dir)
     problems += _tag_problems(tags)
     from drtool.drill.publish import PublishOptions
 
     publish = PublishOptions(cloudwatch_namespace, pushgateway, sns_topic, no_publish)
     problems += publish.problems(("--cloudwatch-namespace", "--pushgateway", "--sns-topic"))
-    problems += _output_problems(quiet, verbose, output_format) + output_dir_problems(report_dir, "--report-dir")
+    problems += _output_problems(quiet, verbose, output_format)
     problems += _run_output_problems(history, evidence, sandbox=sandbox)
     if drill_file is None:
         from drtool.drill.bundled import sandbox_drill
 
         drill_file = sandbox_drill()
     loaded = _checked(drill_file, problems, tags=tags if not _tag_problems(tags) else None)
-    from drtool.runner.output_paths import RunPaths, run_path_problems
+    from drtool.runner.output_paths import run_path_problems
 
-    problems += run_path_problems(drill_file, loaded, RunPaths(("--junit-xml", junit_xml), ("--cucumber-json", cucumber_json),
-                                                               ("--report-dir", report_dir), ("--evidence", evidence)))
+    problems += run_path_problems(drill_file, loaded, reports, evidence, Front.DRTOOL)
     if problems:
         _fail_problems(str(drill_file), problems)
-    from drtool.reports.junit import JUnitOptions
-    from drtool.runner.run import ReportFiles, RunOutputs, run_drill
+    from drtool.core.journal import default_journal_dir, new_run_id
+    from drtool.runner.options import RunOptions, RunOutputs
+    from drtool.runner.run import run_drill
 
     # A sandbox run drills a private lab: it neither takes a production run's lock nor writes in its history.
     outputs = RunOutputs(history=history, record_history=not no_history, evidence=evidence, sandbox=sandbox)
-    reports = ReportFiles(junit_xml, JUnitOptions(junit_strict, junit_figures_in_names), cucumber_json, report_dir)
+    options = RunOptions(loaded, new_run_id(), journal_dir or default_journal_dir(), reports, publish, outputs, tags)
     lab = None
     if sandbox:
         lab = _start_lab(time_scale if time_scale is not None else 120.0, fault)
     try:
         json_out = output_format == "json"  # stdout is the document; people read progress on stderr
-        code = run_drill(loaded, reports=reports, journal_dir=journal_dir, tags=tags, console=_console(stderr=json_out),
-                         verbosity=_verbosity(quiet, verbose), json_to=sys.stdout if json_out else None,
-                         publish=publish, outputs=outputs)
+        code = run_drill(options, console=_console(stderr=json_out), verbosity=_verbosity(quiet, verbose),
+                         json_to=sys.stdout if json_out else None)
     finally:
         if lab is not None:
             lab.stop()
@@ -267,24 +267,17 @@ def report(
     """Render a run's summary (and JUnit XML, Cucumber JSON, the report set) again from its journal, even one a killed
     run left. Exits as the run did.
     """
-    from drtool.core.inputs import output_dir_problems, output_file_problems
+    from drtool.core.clobber import Input, clobber_problems
     from drtool.core.model import DrillFileError
-    from drtool.reports import cucumber, document, junit
+    from drtool.reports import document
     from drtool.reports.damaged import summarize_journal
-    from drtool.reports.report_set import write_report_set
+    from drtool.reports.outputs import Front, Rendering
     from drtool.reports.terminal import print_summary
 
-    problems = [*output_file_problems(junit_xml, "--junit-xml"), *output_file_problems(cucumber_json, "--cucumber-json"),
-                *output_dir_problems(report_dir, "--report-dir"), *_output_problems(quiet, verbose, output_format)]
-    from drtool.core.clobber import Input, Output, clobber_problems
-    from drtool.reports.report_set import JOURNAL_COPY, REPORT_FILES, REPORT_WRITERS
-
-    # The report set's own journal copy is the journal only when it is already there: write_report_set skips it.
-    report_set = frozenset([*REPORT_FILES, *REPORT_WRITERS, JOURNAL_COPY]) - (
-        {JOURNAL_COPY} if report_dir is not None and (report_dir / JOURNAL_COPY).resolve() == journal.resolve() else set())
-    problems += clobber_problems([Input(f"the journal {journal}", journal)], [
-        output for output in (Output("--junit-xml", junit_xml), Output("--cucumber-json", cucumber_json),
-                              Output("--report-dir", report_dir, report_set)) if output.path is not None])
+    reports = _report_files(junit_xml, cucumber_json, report_dir, junit_strict, junit_figures_in_names)
+    problems = [*reports.problems(Front.DRTOOL), *_output_problems(quiet, verbose, output_format)]
+    # The report set's own journal copy is the journal only when it is already there: the set then leaves it.
+    problems += clobber_problems([Input(f"the journal {journal}", journal)], reports.written(Front.DRTOOL, journal))
     if problems:
         _fail_problems("drtool report", problems)
     try:
@@ -295,17 +288,22 @@ def report(
         typer.echo(document.render(result), nl=False)
     else:
         print_summary(_console(), result, str(journal), _verbosity(quiet, verbose))
-    if junit_xml is not None:
-        junit.write(result, junit_xml, junit.JUnitOptions(junit_strict, junit_figures_in_names))
-    if cucumber_json is not None:
-        cucumber.write(result, cucumber_json)
-    if report_dir is not None:
-        write_report_set(result, journal, report_dir)
+    reports.write(Rendering(result, journal))
     if damage:
         # What could be read is shown above; the exit code cannot vouch for a journal with lines missing.
         _fail_invalid(f"{journal}: the journal is damaged; the report above leaves out {len(damage)} record"
                       f"{'s' if len(damage) != 1 else ''}\n{_problem_lines(damage)}")
     raise typer.Exit(int(result.exit_code()))
+
+
+def _report_files(junit_xml: Optional[Path], cucumber_json: Optional[Path], report_dir: Optional[Path],
+                  junit_strict: bool, junit_figures_in_names: bool):
+    """The reports `drtool run` and `drtool report` are asked for, by the registry's outputs."""
+    from drtool.reports.junit import JUnitOptions
+    from drtool.reports.outputs import CUCUMBER, JUNIT, REPORT_DIR, ReportFiles
+
+    return ReportFiles({JUNIT.key: junit_xml, CUCUMBER.key: cucumber_json, REPORT_DIR.key: report_dir},
+                       JUnitOptions(junit_strict, junit_figures_in_names))
 
 
 def _run_output_problems(history: Optional[str], evidence: Optional[Path], *, sandbox: bool = False) -> list:

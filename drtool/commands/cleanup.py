@@ -15,7 +15,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -32,8 +31,7 @@ from drtool.core.journal import (
     read_journal_checked,
 )
 from drtool.core.model import DrillFileError
-from drtool.core.leftovers import Leftover, RemovalPhase, age
-from drtool.core.operations import operation
+from drtool.core.leftovers import Leftover, RemovalPhase
 from drtool.core.registry import ResourceKind, families
 from drtool.core.session import ClientFactory
 

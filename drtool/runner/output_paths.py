@@ -1,15 +1,14 @@
 """A run's outputs against its inputs and each other, for `drtool run` and `pytest --drill` alike, before anything runs.
 
 The inputs are the drill file, every feature it uses (the bundled ones too) and the files of the step modules it
-loads; the outputs are the JUnit and Cucumber files, the report set's directory and the evidence bundle's, each by
-the names it will write. The journal directory only ever gets new files named by the fresh run id, so it cannot
+loads; the outputs are the reports asked for (drtool.reports.outputs) and the evidence bundle, each by the names it
+will write. The journal directory only ever gets new files named by the fresh run id, so it cannot
 overwrite anything and is not compared.
 """
 
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
 from pathlib import Path
 
 from drtool.core.clobber import Input, Output, clobber_problems
@@ -18,30 +17,18 @@ from drtool.drill.bundled import features_dir
 from drtool.drill.file import LoadedDrill
 from drtool.drill.step_library import step_modules
 from drtool.reports.evidence import bundle_writes
-from drtool.reports.report_set import JOURNAL_COPY, REPORT_FILES, REPORT_WRITERS
+from drtool.reports.outputs import Front, ReportFiles
 
-REPORT_SET = frozenset([*REPORT_FILES, *REPORT_WRITERS, JOURNAL_COPY])
+EVIDENCE_OPTIONS = {Front.DRTOOL: "--evidence", Front.PYTEST: "--drill-evidence"}
 
 
-@dataclass(frozen=True)
-class RunPaths:
-    """The paths a run writes, and the option that names each (they differ between `drtool run` and the plugin)."""
-
-    junit: tuple[str, Path | None]
-    cucumber: tuple[str, Path | None]
-    report_dir: tuple[str, Path | None]
-    evidence: tuple[str, Path | None]
-
-    def outputs(self) -> list[Output]:
-        junit, cucumber, report_dir, evidence = (path for _, path in (self.junit, self.cucumber, self.report_dir, self.evidence))
-        found = [Output(self.junit[0], junit), Output(self.cucumber[0], cucumber),
-                 Output(self.report_dir[0], report_dir, REPORT_SET if report_dir is not None else None)]
-        if evidence is not None:
-            # The bundle copies the reports in (the journal too, under a name no other output has: its run id's).
-            sources = [*((path, None) for path in (junit, cucumber) if path is not None),
-                       *([(report_dir, REPORT_SET)] if report_dir is not None else [])]
-            found.append(Output(self.evidence[0], evidence, bundle_writes(evidence, sources)))
-        return [output for output in found if output.path is not None]
+def run_outputs(reports: ReportFiles, evidence: Path | None, front: Front) -> list[Output]:
+    """What a run writes, each by the option that names it: the reports, then the evidence bundle."""
+    found = reports.written(front)
+    if evidence is not None:
+        # The bundle copies the reports in (the journal too, under a name no other output has: its run id's).
+        found.append(Output(EVIDENCE_OPTIONS[front], evidence, bundle_writes(evidence, reports.sources())))
+    return found
 
 
 def _module_file(name: str) -> Path | None:
@@ -69,6 +56,7 @@ def drill_inputs(drill_path: Path, loaded: LoadedDrill | None) -> list[Input]:
     return found
 
 
-def run_path_problems(drill_path: Path, loaded: LoadedDrill | None, paths: RunPaths) -> list[Problem]:
+def run_path_problems(drill_path: Path, loaded: LoadedDrill | None, reports: ReportFiles, evidence: Path | None,
+                      front: Front) -> list[Problem]:
     """`option --x: problem` for each output that would overwrite an input, or what another output writes."""
-    return clobber_problems(drill_inputs(drill_path, loaded), paths.outputs())
+    return clobber_problems(drill_inputs(drill_path, loaded), run_outputs(reports, evidence, front))

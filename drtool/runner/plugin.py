@@ -2,7 +2,8 @@
 
 Registered through the `pytest11` entry point, so any repository with drtool
 installed gets the steps, the fixtures and the options. `drtool run` is a
-thin front over exactly this plugin.
+thin front over exactly this plugin: it hands pytest the checked run as a
+DrillPlugin object, where `pytest --drill` builds the same from its options.
 """
 
 from __future__ import annotations
@@ -33,8 +34,7 @@ from drtool.core.events import (
     TestStarted,
 )
 from drtool.core.interrupts import process_interrupts
-from drtool.core.journal import current_scenario, default_journal_dir, new_run_id
-from drtool.core.model import DrillFileError
+from drtool.core.journal import current_scenario
 from drtool.core.preflight import preflight
 from drtool.core.registry import families
 from drtool.core.run import DrillRun, TargetRun
@@ -42,55 +42,30 @@ from drtool.core.teardown import Teardown, TeardownError
 from drtool.core.verdicts import FINDING, Outcome, Verdict, VerdictReached, verdict_for
 from drtool.drill.step_library import step_modules
 from drtool.drill.target_steps import EACH_TARGET_STEP, NAMED_TARGET_STEP
-from drtool.core.inputs import output_dir_problems, output_file_problems, run_id_problems
-from drtool.runner.output_paths import RunPaths, run_path_problems
 from drtool.drill.file import LoadedDrill
-from drtool.drill.validate import check_drill_file
-from drtool.reports import cucumber, junit
 from drtool.core.results import RunResult
 from drtool.commands.publish import Delivery, publish_run, publishing_clients
-from drtool.drill.publish import PublishOptions, Publishing
+from drtool.drill.publish import Publishing
 from drtool.reports.markdown import STEP_SUMMARY_ENV, append_step_summary
-from drtool.reports.report_set import write_report_set
+from drtool.reports.outputs import Rendering
 from drtool.runner import records
+from drtool.runner.options import RunOptions, add_pytest_options, options_from_pytest
 from drtool.runner import pytest_reports
 from drtool.runner.locations import report_path
 
 RUN_KEY = pytest.StashKey[DrillRun]()
-LOADED_KEY = pytest.StashKey[LoadedDrill]()
+OPTIONS_KEY = pytest.StashKey[RunOptions]()
 BUDGET_KEY = pytest.StashKey[BudgetWatch]()
 STEP_START_KEY = pytest.StashKey[float]()
 PUBLISHING_KEY = pytest.StashKey[Publishing]()
 DELIVERIES_KEY = pytest.StashKey[list[Delivery]]()
-PUBLISH_OPTION_NAMES = ("--drill-cloudwatch-namespace", "--drill-pushgateway", "--drill-sns-topic")
 NOTES_KEY = pytest.StashKey[pytest_reports.ScenarioNotes]()
 _EACH_TARGET = re.compile(EACH_TARGET_STEP)
 _NAMED_TARGET = re.compile(NAMED_TARGET_STEP)
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
-    group = parser.getgroup("drtool", "disaster-recovery drills")
-    group.addoption("--drill", metavar="FILE", help="run the features of this drill file against its environment")
-    group.addoption("--drill-junit", metavar="PATH", help="write the drill's JUnit XML (rendered from its journal) here")
-    group.addoption("--drill-junit-strict", action="store_true",
-                    help="make --drill-junit valid against Jenkins' junit-10.xsd: no testcase properties, file or line")
-    group.addoption("--drill-junit-figures-in-names", action="store_true",
-                    help="end each --drill-junit testcase name with its figures, for reporters that show a passing test's name alone")
-    group.addoption("--drill-cucumber-json", metavar="PATH", help="write the drill's Cucumber JSON (rendered from its journal) here")
-    group.addoption(
-        "--drill-journal-dir",
-        metavar="DIR",
-        help=f"where run journals go (default: {default_journal_dir()})",
-    )
-    group.addoption("--drill-run-id", metavar="ID", help="use this run id instead of a fresh one")
-    # Publishing after the run: each option replaces or adds its sink's main setting from the drill file's `publish:`.
-    group.addoption("--drill-cloudwatch-namespace", metavar="NS", help="publish the figures to CloudWatch under NS")
-    group.addoption("--drill-pushgateway", metavar="URL", help="push the figures to this Prometheus Pushgateway")
-    group.addoption("--drill-sns-topic", metavar="ARN", help="send a summary to this SNS topic when the drill fails")
-    group.addoption("--drill-no-publish", action="store_true", help="publish nothing, whatever the drill file says")
-    group.addoption("--drill-report-dir", metavar="DIR",
-                    help="write the drill's report set here: report.html, summary.json, summary.md and the journal")
-    records.add_options(group)
+    add_pytest_options(parser.getgroup("drtool", "disaster-recovery drills"))
     for name in step_modules():
         if not pluginmanager.has_plugin(name):
             pluginmanager.register(importlib.import_module(name), name)
@@ -99,48 +74,43 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
     # A drill is one run with one journal and one teardown: it runs in this process, whatever -n says.
-    if config.getoption("drill", None) and config.pluginmanager.has_plugin("xdist"):
+    if (config.getoption("drill", None) or drill_plugin(config)) and config.pluginmanager.has_plugin("xdist"):
         config.option.numprocesses = 0
         config.option.dist = "no"
 
 
+class DrillPlugin:
+    """One drill run inside pytest, from its checked options. `drtool run` hands one to `pytest.main`; under
+    `pytest --drill FILE`, pytest_configure below registers one built from the options. From here both are one run."""
+
+    def __init__(self, options: RunOptions) -> None:
+        self.options = options
+        self.config: pytest.Config | None = None  # kept, so that after the run we can read why it was refused to start
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        self.config = config
+        _configure(config, self.options)
+
+
+def drill_plugin(config: pytest.Config) -> DrillPlugin | None:
+    return next((plugin for plugin in config.pluginmanager.get_plugins() if isinstance(plugin, DrillPlugin)), None)
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    path = config.getoption("drill")
-    if not path:
-        return
-    junit_path = config.getoption("drill_junit")
-    cucumber_path = config.getoption("drill_cucumber_json")
-    journal_dir = Path(config.getoption("drill_journal_dir") or default_journal_dir())
-    problems = [
-        *output_file_problems(Path(junit_path) if junit_path else None, "--drill-junit"),
-        *output_file_problems(Path(cucumber_path) if cucumber_path else None, "--drill-cucumber-json"),
-        *output_dir_problems(journal_dir, "--drill-journal-dir"),
-        *run_id_problems(config.getoption("drill_run_id"), "--drill-run-id"),
-        *output_dir_problems(_report_dir(config), "--drill-report-dir"),
-        *records.option_problems(config),
-    ]
-    publish_options = PublishOptions(config.getoption("drill_cloudwatch_namespace"), config.getoption("drill_pushgateway"),
-                                     config.getoption("drill_sns_topic"), bool(config.getoption("drill_no_publish")))
-    problems += publish_options.problems(PUBLISH_OPTION_NAMES)
-    loaded = None
-    try:
-        loaded = check_drill_file(Path(path))
-    except DrillFileError as exc:
-        problems.extend(exc.problems)
-    evidence = config.getoption("drill_evidence")
-    problems += run_path_problems(Path(path), loaded, RunPaths(
-        ("--drill-junit", Path(junit_path) if junit_path else None),
-        ("--drill-cucumber-json", Path(cucumber_path) if cucumber_path else None),
-        ("--drill-report-dir", _report_dir(config)), ("--drill-evidence", Path(evidence) if evidence else None)))
-    if problems:
-        raise pytest.UsageError("invalid drill input:\n" + "\n".join(str(problem) for problem in problems)) from None
+    if config.getoption("drill") and drill_plugin(config) is None:
+        # Registered now, its pytest_configure runs at once (pytest replays the hook to late plugins).
+        config.pluginmanager.register(DrillPlugin(options_from_pytest(config)), "drtool-drill")
+
+
+def _configure(config: pytest.Config, options: RunOptions) -> None:
+    loaded = options.loaded
     # The drill file's own step modules: known only now, after option parsing, and still in time for collection.
     for name in loaded.drill.steps:
         if not config.pluginmanager.has_plugin(name):
             config.pluginmanager.register(importlib.import_module(name), name)
     # The run, and its journal, start only once collection found scenarios to run (pytest_collection_finish).
-    config.stash[LOADED_KEY] = loaded
-    config.stash[PUBLISHING_KEY] = publish_options.applied_to(loaded.drill.publish)
+    config.stash[OPTIONS_KEY] = options
+    config.stash[PUBLISHING_KEY] = options.publish.applied_to(loaded.drill.publish)
     for tag in _feature_tags(loaded.feature_paths):
         config.addinivalue_line("markers", f"{tag}: tag from the drill's features")
     if config.args_source != pytest.Config.ArgsSource.ARGS:
@@ -171,14 +141,12 @@ def _not_a_run(config: pytest.Config) -> bool:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the run, and its journal, now that there is something to run."""
     config = session.config
-    loaded = config.stash.get(LOADED_KEY, None)
-    if loaded is None or RUN_KEY in config.stash or _not_a_run(config) or not session.items:
+    options = config.stash.get(OPTIONS_KEY, None)
+    if options is None or RUN_KEY in config.stash or _not_a_run(config) or not session.items:
         return
-    journal_dir = Path(config.getoption("drill_journal_dir") or default_journal_dir())
-    run_id = config.getoption("drill_run_id") or new_run_id()
     # One run of a drill at a time: a second start stops here, before it has a journal (exit 3).
-    records.take_lock(config, loaded, run_id)
-    run = DrillRun.start(loaded, journal_dir, run_id=run_id)
+    records.take_lock(config, options.loaded, options.run_id, options.outputs)
+    run = DrillRun.start(options.loaded, options.journal_dir, run_id=options.run_id)
     config.stash[RUN_KEY] = run
     run.guard_process()
     config.add_cleanup(run.end)  # however pytest stops; pytest_sessionfinish ends it first in the normal course
@@ -190,7 +158,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    loaded = parent.config.stash.get(LOADED_KEY, None)
+    loaded = _loaded(parent.config)
     if loaded is not None and file_path.resolve() == loaded.path:
         return DrillModule.from_parent(parent, path=file_path)
     return None
@@ -200,7 +168,7 @@ class DrillModule(pytest.Module):
     """The drill file collected as a test module holding the scenarios of its features."""
 
     def _getobj(self) -> types.ModuleType:
-        loaded = self.config.stash[LOADED_KEY]
+        loaded = self.config.stash[OPTIONS_KEY].loaded
         module = types.ModuleType(f"drtool_drill_{loaded.drill.drill.replace('-', '_')}")
         module.__file__ = str(self.path)
         module.__dict__["_drtool_features"] = [str(p) for p in loaded.feature_paths]
@@ -216,7 +184,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     kinds = {m.group("kind") for step in template.steps if (m := _EACH_TARGET.fullmatch(step.name))}
     if not kinds:
         return
-    loaded = metafunc.config.stash.get(LOADED_KEY, None)
+    loaded = _loaded(metafunc.config)
     names = [name for name, t in loaded.drill.targets.items() if t.kind in kinds] if loaded else []
     _use_fixture(metafunc, "drill_target")
     metafunc.parametrize("drill_target", names, ids=names)
@@ -224,7 +192,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """A scenario for a kind of target the drill file has none of does not apply to it: leave it out, not skipped."""
-    if config.stash.get(LOADED_KEY, None) is None:
+    if _loaded(config) is None:
         return
     empty = [item for item in items
              if "drill_target" in getattr(getattr(item, "callspec", None), "params", {})
@@ -331,6 +299,11 @@ def _drill_suite_properties(request: pytest.FixtureRequest) -> None:
 
 def _run(config: pytest.Config) -> DrillRun | None:
     return config.stash.get(RUN_KEY, None)
+
+
+def _loaded(config: pytest.Config) -> LoadedDrill | None:
+    options = config.stash.get(OPTIONS_KEY, None)
+    return options.loaded if options is not None else None
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -447,35 +420,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run.journal.emit(RunFinished(pytest_exit=int(exitstatus), interrupted=interrupted))
     run.end_process_hooks()  # what follows makes drtool's own clients, each with its own guard
     result = run.result  # folded as the run went: the file may have stopped at a full disk
-    option = session.config.getoption
-    junit_path = option("drill_junit")
+    options = session.config.stash[OPTIONS_KEY]
+    reports = options.reports
     try:
-        if junit_path:
-            style = junit.JUnitOptions(strict=option("drill_junit_strict"), figures_in_names=option("drill_junit_figures_in_names"))
-            junit.write(result, Path(junit_path), style)
-        if option("drill_cucumber_json"):
-            cucumber.write(result, Path(option("drill_cucumber_json")))
+        reports.write(Rendering(result, run.journal.path), after_publishing=False)
         try:
             append_step_summary(result)
         except OSError as exc:  # GitHub's page is a courtesy: the reports above are written, the verdict stands
             sys.stderr.write(f"drtool: could not append to ${STEP_SUMMARY_ENV}: {exc}\n")
         session.config.stash[DELIVERIES_KEY] = _publish(run, result, session.config.stash.get(PUBLISHING_KEY, None))
-        report_dir = _report_dir(session.config)
-        if report_dir is not None:
+        if reports.requested_after_publishing():
             # The set holds the journal as it is now; what follows (evidence, history) only adds to the run's journal.
             history = records.past_results(session.config, run)  # first: its warnings belong in the set's journal
-            write_report_set(run.result, run.journal.path, report_dir, history=history)
-        reports = [Path(p) for p in (junit_path, option("drill_cucumber_json")) if p]
-        records.bundle_evidence(session.config, run, reports + ([report_dir] if report_dir is not None else []))
-        records.record_history(session.config, run)  # last, so the record holds any evidence error
+            reports.write(Rendering(run.result, run.journal.path, history), after_publishing=True)
+        records.bundle_evidence(run, [path for _, path in reports.requested()], options.outputs.evidence)
+        records.record_history(session.config, run, options.outputs)  # last, so the record holds any evidence error
     finally:
         run.journal.close()
         run.end()
-
-
-def _report_dir(config: pytest.Config) -> Path | None:
-    value = config.getoption("drill_report_dir", None)
-    return Path(value) if value is not None else None
 
 
 def _publish(run: DrillRun, result: RunResult, publishing: Publishing | None) -> list[Delivery]:

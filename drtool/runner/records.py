@@ -21,15 +21,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from drtool.core.errors import InfrastructureError, describe_error
 from drtool.core.events import EvidenceWritten, HistoryRecorded, RunError, RunLockTaken, RunWarning, by_name, read_emitted
-from drtool.core.inputs import output_dir_problems
-from drtool.core.model import Problem
 from drtool.core.results import ExitCode, RunResult
 from drtool.core.run import DrillRun
 from drtool.drill.file import LoadedDrill
 from drtool.reports.evidence import MANIFEST, build_bundle, evidence_client, file_sha256, upload_bundle
 from drtool.reports.history.lock import LockHolder, RunLock, RunLockHeld
 from drtool.reports.history.record import history_record, past_result
-from drtool.reports.history.store import HistoryStore, history_location_problems, open_history, sandbox_history
+from drtool.reports.history.store import HistoryStore, open_history, sandbox_history
+from drtool.runner.options import RunOutputs
 
 STORE_KEY = pytest.StashKey[HistoryStore]()
 LOCK_KEY = pytest.StashKey[RunLock]()
@@ -40,35 +39,15 @@ REFUSED_KEY = pytest.StashKey[str]()  # why this start was refused (the lock is 
 RECORD_ERRORS = (OSError, ClientError, BotoCoreError, InfrastructureError)
 
 
-def add_options(group: pytest.OptionGroup) -> None:
-    group.addoption("--drill-history", metavar="DIR|s3://BUCKET/PREFIX/",
-                    help="the history store for the run's record and its run lock (default: the drill file's, else "
-                         "$DRTOOL_HISTORY_DIR or ~/.local/state/drtool/history)")
-    group.addoption("--drill-sandbox", action="store_true",
-                    help="the run drills a lab of its own (drtool run --sandbox): its record goes to the sandbox "
-                         "history (--drill-history DIR, else $DRTOOL_SANDBOX_HISTORY_DIR or "
-                         "~/.local/state/drtool/sandbox-history) and its run lock is its own, never a production run's")
-    group.addoption("--drill-no-history", action="store_true",
-                    help="do not record this run in the history (the run lock is still taken)")
-    group.addoption("--drill-evidence", metavar="DIR", help="write the run's evidence bundle (journal, reports, manifest) here")
-
-
-def option_problems(config: pytest.Config) -> list[Problem]:
-    evidence = config.getoption("drill_evidence")
-    return [*history_location_problems(config.getoption("drill_history"), "--drill-history",
-                                       sandbox=config.getoption("drill_sandbox")),
-            *output_dir_problems(Path(evidence) if evidence else None, "--drill-evidence")]
-
-
-def take_lock(config: pytest.Config, loaded: LoadedDrill, run_id: str) -> None:
+def take_lock(config: pytest.Config, loaded: LoadedDrill, run_id: str, outputs: RunOutputs) -> None:
     """Hold the drill's run lock for this run, or stop pytest at once with exit 3, saying who holds it."""
     drill = loaded.drill
     now = datetime.now(timezone.utc)
     try:
-        if config.getoption("drill_sandbox"):
-            store: HistoryStore = sandbox_history(drill.drill, run_id, config.getoption("drill_history"))
+        if outputs.sandbox:
+            store: HistoryStore = sandbox_history(drill.drill, run_id, outputs.history)
         else:
-            store = open_history(drill.drill, config.getoption("drill_history"), configured=drill.history,
+            store = open_history(drill.drill, outputs.history, configured=drill.history,
                                  region=drill.primary_region, access=drill.aws)
         lock = store.lock()
         took_over = lock.acquire(LockHolder.me(run_id, drill.drill, now, drill.budget), now)
@@ -129,18 +108,18 @@ def past_results(config: pytest.Config, run: DrillRun | None = None) -> list[Run
     return [past_result(record) for record in stored.records]
 
 
-def record_history(config: pytest.Config, run: DrillRun) -> None:
+def record_history(config: pytest.Config, run: DrillRun, outputs: RunOutputs) -> None:
     """Last, before the journal closes: the run's record in the history store, unless --no-history."""
-    if not config.getoption("drill_no_history"):
+    if outputs.record_history:
         _record(config, run)
 
 
-def bundle_evidence(config: pytest.Config, run: DrillRun, reports: list[Path]) -> None:
-    """After the reports: the evidence bundle of the journal and the reports, uploaded if asked."""
-    option, upload = config.getoption("drill_evidence"), run.drill.evidence
-    if not option and upload is None:
+def bundle_evidence(run: DrillRun, reports: list[Path], into: Path | None) -> None:
+    """After the reports: the evidence bundle of the journal and the reports, in `into` if given, uploaded if asked."""
+    upload = run.drill.evidence
+    if into is None and upload is None:
         return
-    directory = Path(option) if option else Path(tempfile.mkdtemp(prefix=f"drtool-evidence-{run.run_id}-"))
+    directory = into if into is not None else Path(tempfile.mkdtemp(prefix=f"drtool-evidence-{run.run_id}-"))
     uploaded = ""
     try:
         manifest = build_bundle(run.journal.path, directory, [p for p in reports if p.exists()],
@@ -148,14 +127,14 @@ def bundle_evidence(config: pytest.Config, run: DrillRun, reports: list[Path]) -
         if upload is not None:
             s3 = evidence_client(upload, run.drill.drill, run.run_id, region=run.drill.primary_region, access=run.drill.aws)
             uploaded = upload_bundle(s3, upload, directory, manifest)
-        run.journal.emit(EvidenceWritten(directory=str(directory) if option else "", uploaded_to=uploaded,
+        run.journal.emit(EvidenceWritten(directory=str(directory) if into is not None else "", uploaded_to=uploaded,
                                          manifest_sha256=file_sha256(directory / MANIFEST)))
     except RECORD_ERRORS as exc:
         where = f" to s3://{upload.bucket}" if upload is not None and manifest_written(directory) else ""
         run.journal.emit(RunError(error=f"the evidence bundle was not {'uploaded' if where else 'written'}{where}: "
                                         f"{describe_error(exc)}"))
     finally:
-        if not option:
+        if into is None:
             shutil.rmtree(directory, ignore_errors=True)  # uploaded, or reported as not: no local copy was asked for
 
 

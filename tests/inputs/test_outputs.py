@@ -77,17 +77,16 @@ def test_junit_and_cucumber_at_one_path_are_refused(tmp_path, no_aws):
 def test_junit_outside_the_names_a_report_dir_writes_is_accepted_by_the_check(tmp_path):
     """Only true clobbers are refused: a report dir holding the drill file, or a JUnit file of another name in it."""
     from drtool.drill.validate import check_drill_file
-    from drtool.runner.output_paths import RunPaths, run_path_problems
+    from drtool.reports.outputs import JUNIT, REPORT_DIR, Front, ReportFiles
+    from drtool.runner.output_paths import run_path_problems
 
     drill = _drill(tmp_path)
     loaded = check_drill_file(drill)
-    paths = RunPaths(("--junit-xml", tmp_path / "junit-strict.xml"), ("--cucumber-json", None),
-                     ("--report-dir", tmp_path), ("--evidence", tmp_path / "ev"))
-    assert run_path_problems(drill, loaded, paths) == []
+    reports = ReportFiles({JUNIT.key: tmp_path / "junit-strict.xml", REPORT_DIR.key: tmp_path})
+    assert run_path_problems(drill, loaded, reports, tmp_path / "ev", Front.DRTOOL) == []
     # The README's bundle in the report directory, with the JUnit file elsewhere: the bundle gives it a folder.
-    paths = RunPaths(("--junit-xml", tmp_path / "junit.xml"), ("--cucumber-json", None),
-                     ("--report-dir", tmp_path / "rep"), ("--evidence", tmp_path / "rep"))
-    assert run_path_problems(drill, loaded, paths) == []
+    reports = ReportFiles({JUNIT.key: tmp_path / "junit.xml", REPORT_DIR.key: tmp_path / "rep"})
+    assert run_path_problems(drill, loaded, reports, tmp_path / "rep", Front.DRTOOL) == []
 
 
 def test_pytest_drill_refuses_the_same_through_its_own_options(tmp_path):

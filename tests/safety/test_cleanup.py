@@ -12,7 +12,6 @@ from botocore.exceptions import ClientError
 from moto.rds.models import rds_backends
 
 from drtool.commands.cleanup import (
-    NOT_TOUCHED,
     REMOVED,
     find_leftovers,
     remove_leftovers,
