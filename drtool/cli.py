@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sys
-import time
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
@@ -497,6 +498,11 @@ def sandbox_serve(
         _fail_problems("drtool sandbox serve", problems)
     from drtool.sandbox.lab import Lab  # moto: seconds to import, so only once the input is known good
 
+    # Handled, not left to Python's default: a shell starts a background job with SIGINT ignored, and a container
+    # is stopped with SIGTERM; either way the lab stops cleanly and the command exits 0.
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
     lab = Lab(time_scale=time_scale, faults=fault, port=port).start()
     try:
         typer.echo(f"drtool sandbox listening on {lab.endpoint} (world time x{time_scale:g}; faults: {', '.join(fault) or 'none'})")
@@ -505,10 +511,8 @@ def sandbox_serve(
             typer.echo(f"export {name}={value}")
         typer.echo("Press Ctrl-C to stop.", err=True)
         sys.stdout.flush()
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
+        while not stopping.wait(1.0):
+            pass
     finally:
         lab.stop()
 

@@ -42,3 +42,17 @@ def test_serve_prints_exports_that_other_processes_can_use(tmp_path):
     finally:
         server.send_signal(signal.SIGINT)
         assert server.wait(timeout=30) == 0
+
+
+def test_serve_stops_cleanly_on_sigterm_even_when_started_with_sigint_ignored(tmp_path):
+    """A container is stopped with SIGTERM; a shell's background job starts with SIGINT ignored. Both stop the lab."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        server = subprocess.Popen(
+            [sys.executable, "-m", "drtool.cli", "sandbox", "serve"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        try:
+            assert server.stdout.readline().startswith("drtool sandbox listening on http://127.0.0.1:")
+            server.send_signal(signum)
+            assert server.wait(timeout=60) == 0, signal.Signals(signum).name
+        finally:
+            server.kill()
