@@ -49,6 +49,7 @@ from drtool.sandbox.seed import ACCOUNT_ID, DR_REGION, PRIMARY_REGION
 from tests.helpers import (
     REPO,
     SANDBOX_DRILL,
+    WIDE,
     DrillRunOutcome,
     drill_file,
     finish_drill,
@@ -96,7 +97,7 @@ def user_with_policy(lab: Lab, name: str, policy: dict[str, Any]) -> dict[str, s
 def run_drill_as(lab: Lab, tmp_path: Path, credentials: dict[str, str], *targets: str) -> DrillRunOutcome:
     """The sandbox drill (narrowed to `targets` if given) as a user with `credentials`, with objectives no load can
     breach at x1200: this proves permissions, not the RTO."""
-    drill = drill_file(tmp_path, *targets, rto="4h", rpo="48h", max_round_trip="1h")
+    drill = drill_file(tmp_path, *targets, **WIDE)
     if not targets:
         assert drill_policy(check_drill_file(drill), ACCOUNT_ID) == SANDBOX_POLICY
     return finish_drill(start_drill(lab, tmp_path, drill=drill, env=credentials), tmp_path, timeout=120)
