@@ -183,6 +183,7 @@ def run(
     cucumber_json: Optional[Path] = typer.Option(None, "--cucumber-json", metavar="PATH", help="Write Cucumber JSON here."),
     journal_dir: Optional[Path] = typer.Option(None, "--journal-dir", metavar="DIR", help="Where to write the run journal."),
     tags: Optional[str] = typer.Option(None, "-m", "--tags", metavar="EXPR", help="Select scenarios by tag expression (overrides the drill file)."),
+    max_parallel: Optional[str] = typer.Option(None, "--max-parallel", metavar="N", help="Drill at most N targets at once (default: the drill file's concurrency.max_parallel, else 10); 1 drills them one after another."),
     # Publishing after the run (the drill file's `publish:`); each option replaces or adds its sink's main setting.
     cloudwatch_namespace: Optional[str] = typer.Option(None, "--cloudwatch-namespace", metavar="NS", help="Publish the figures to CloudWatch under NS."),
     pushgateway: Optional[str] = typer.Option(None, "--pushgateway", metavar="URL", help="Push the figures to this Prometheus Pushgateway."),
@@ -217,6 +218,10 @@ def run(
     problems += reports.problems(Front.DRTOOL)
     problems += _journal_dir_problems(journal_dir)
     problems += _tag_problems(tags)
+    from drtool.runner.options import parse_max_parallel
+
+    parallel, parallel_problems = parse_max_parallel(max_parallel, "--max-parallel")
+    problems += parallel_problems
     from drtool.drill.publish import PublishOptions
 
     publish = PublishOptions(cloudwatch_namespace, pushgateway, sns_topic, no_publish)
@@ -239,7 +244,8 @@ def run(
 
     # A sandbox run drills a private lab: it neither takes a production run's lock nor writes in its history.
     outputs = RunOutputs(history=history, record_history=not no_history, evidence=evidence, sandbox=sandbox)
-    options = RunOptions(loaded, new_run_id(), journal_dir or default_journal_dir(), reports, publish, outputs, tags)
+    options = RunOptions(loaded, new_run_id(), journal_dir or default_journal_dir(), reports, publish, outputs, tags,
+                         max_parallel=parallel)
     lab = None
     if sandbox:
         lab = _start_lab(time_scale if time_scale is not None else 120.0, fault)

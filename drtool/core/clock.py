@@ -18,6 +18,7 @@ from typing import Callable, Protocol, TypeVar
 import tenacity
 
 from drtool.core.interrupts import process_interrupts
+from drtool.core.turns import process_turns
 
 T = TypeVar("T")
 
@@ -167,6 +168,20 @@ class Stopwatch:
         if self.stopped_mono is None:
             self.stopped_mono = self.clock.monotonic()
         return self.elapsed
+
+
+class CallTimer:
+    """Times drtool's own calls to AWS (a data-key round trip, a read): the interval on `clock`, less any time the
+    scenario waited for its turn while other targets ran (drtool.core.turns), which no AWS call took."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._started = clock.monotonic()
+        self._waited = process_turns().waited()
+
+    @property
+    def elapsed(self) -> float:
+        return self.clock.monotonic() - self._started - (process_turns().waited() - self._waited) * self.clock.scale
 
 
 class DeadlineExceeded(Exception):

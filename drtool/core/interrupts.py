@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from drtool.core.events import SignalDuringTeardown
+from drtool.core.turns import process_turns
 
 ABANDON_AFTER_INTERRUPTS = 3
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -74,8 +75,9 @@ class Interrupts:
             self._received += 1
             received = self._received
         left = ", ".join(resource.identifier for teardown in teardowns for resource in teardown.pending)
-        for teardown in teardowns:
-            teardown.journal.emit(SignalDuringTeardown(signal=name, count=received, pending=left))
+        journals = {id(teardown.journal): teardown.journal for teardown in teardowns}  # targets tearing down side by side
+        for journal in journals.values():
+            journal.emit(SignalDuringTeardown(signal=name, count=received, pending=left))
         if received >= ABANDON_AFTER_INTERRUPTS:
             self.abandoned.set()
             run_id = teardowns[0].journal.run_id
@@ -144,7 +146,8 @@ class Interrupts:
             clock.sleep(seconds)
             return
         wake = self.abandoned if self._in_teardown() else self.stopping
-        wake.wait(seconds / clock.scale)
+        with process_turns().given_up():  # other targets' scenarios run while this one waits
+            wake.wait(seconds / clock.scale)
         self.checkpoint()
 
 
@@ -155,8 +158,10 @@ def process_interrupts() -> Interrupts:
 
 def _tell(message: str) -> None:
     # Straight to the file descriptor: the handler may have interrupted a print, and Python's buffered
-    # streams refuse a reentrant write.
+    # streams refuse a reentrant write. The process's own stderr, not sys.stderr: a scenario tearing down on
+    # its lane may have pytest capturing sys.stderr into its report, and the operator must see this now.
+    stream = sys.__stderr__ or sys.stderr
     try:
-        os.write(sys.stderr.fileno(), message.encode())
+        os.write(stream.fileno(), message.encode())
     except (AttributeError, OSError, ValueError):  # a stderr with no descriptor (captured in memory)
         print(message, end="", file=sys.stderr, flush=True)

@@ -51,6 +51,18 @@ def _step_module(name: str) -> str:
 StepModule = Annotated[str, Field(pattern=MODULE_PATTERN), AfterValidator(_step_module)]
 
 
+DEFAULT_MAX_PARALLEL = 10
+MAX_PARALLEL_LIMIT = 200
+
+
+class Concurrency(Strict):
+    """How many targets a run drills at once. Each target's scenarios still run in order."""
+
+    max_parallel: int = Field(
+        default=DEFAULT_MAX_PARALLEL, ge=1, le=MAX_PARALLEL_LIMIT,
+        description="Targets drilled at the same time (drtool run --max-parallel overrides it); 1 drills them one by one.")
+
+
 def target_kinds() -> tuple[str, ...]:
     return families().kinds
 
@@ -69,6 +81,7 @@ class Drill(Strict):
     )
     aws: AwsAccess = Field(default_factory=AwsAccess)
     budget: Duration | None = Field(default=None, description="Longest the whole drill may take; past it the run stops and tears down.")
+    concurrency: Concurrency = Field(default_factory=Concurrency, description="How many targets are drilled at once.")
     history: HistoryStore | None = Field(default=None, description="Keep the run history and the run lock in S3 (default: a local directory).")
     evidence: EvidenceUpload | None = Field(default=None, description="Upload each run's evidence bundle to S3 with SSE-KMS.")
     targets: dict[Annotated[str, Field(pattern=NAME_PATTERN)], Any] = Field(min_length=1)

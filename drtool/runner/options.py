@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from drtool.core.inputs import output_dir_problems, run_id_problems
+from drtool.core.inputs import option_problem, output_dir_problems, run_id_problems
 from drtool.core.journal import default_journal_dir, new_run_id
 from drtool.core.model import DrillFileError, Problem
-from drtool.drill.file import LoadedDrill
+from drtool.drill.file import DEFAULT_MAX_PARALLEL, MAX_PARALLEL_LIMIT, LoadedDrill
 from drtool.drill.publish import PublishOptions
 from drtool.drill.validate import check_drill_file
 from drtool.reports.history.store import history_location_problems
@@ -48,6 +48,11 @@ class RunOptions:
     publish: PublishOptions = field(default_factory=PublishOptions)
     outputs: RunOutputs = field(default_factory=RunOutputs)
     tags: str | None = None  # the scenarios to run, as pytest's -m takes them; None: the drill file's
+    max_parallel: int | None = None  # targets drilled at once; None: the drill file's `concurrency.max_parallel`
+
+    @property
+    def parallel(self) -> int:
+        return self.max_parallel if self.max_parallel is not None else self.loaded.drill.concurrency.max_parallel
 
     def pytest_args(self) -> list[str]:
         """pytest's own arguments: what to collect and how; the drill and the options reach the plugin as objects."""
@@ -79,6 +84,9 @@ def add_pytest_options(group: pytest.OptionGroup) -> None:
         help=f"where run journals go (default: {default_journal_dir()})",
     )
     group.addoption("--drill-run-id", metavar="ID", help="use this run id instead of a fresh one")
+    group.addoption("--drill-max-parallel", metavar="N",
+                    help="drill at most N targets at once (default: the drill file's concurrency.max_parallel, else "
+                         f"{DEFAULT_MAX_PARALLEL}); 1 drills them one after another. pytest-xdist's -n does not apply")
     # Publishing after the run: each option replaces or adds its sink's main setting from the drill file's `publish:`.
     group.addoption("--drill-cloudwatch-namespace", metavar="NS", help="publish the figures to CloudWatch under NS")
     group.addoption("--drill-pushgateway", metavar="URL", help="push the figures to this Prometheus Pushgateway")
@@ -122,6 +130,8 @@ def options_from_pytest(config: pytest.Config) -> RunOptions:
         *output_dir_problems(outputs.evidence, "--drill-evidence"),
         *publish.problems(PUBLISH_OPTION_NAMES),
     ]
+    max_parallel, parallel_problems = parse_max_parallel(option("drill_max_parallel"), "--drill-max-parallel")
+    problems += parallel_problems
     path = Path(option("drill"))
     loaded = None
     try:
@@ -133,4 +143,17 @@ def options_from_pytest(config: pytest.Config) -> RunOptions:
         raise pytest.UsageError("invalid drill input:\n" + "\n".join(str(problem) for problem in problems)) from None
     assert loaded is not None
     return RunOptions(loaded, option("drill_run_id") or new_run_id(), journal_dir, reports, publish, outputs,
-                      tags=config.option.markexpr or None)
+                      tags=config.option.markexpr or None, max_parallel=max_parallel)
+
+
+def parse_max_parallel(value: str | int | None, name: str) -> tuple[int | None, list[Problem]]:
+    """`--max-parallel N`: a whole number from 1 to MAX_PARALLEL_LIMIT."""
+    if value is None:
+        return None, []
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = 0
+    if not 1 <= number <= MAX_PARALLEL_LIMIT:
+        return None, [option_problem(name, f"must be a whole number from 1 to {MAX_PARALLEL_LIMIT}, not {str(value)[:40]!r}")]
+    return number, []

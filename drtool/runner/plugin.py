@@ -13,6 +13,7 @@ import re
 import sys
 import traceback
 import types
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -51,6 +52,7 @@ from drtool.reports.outputs import Rendering
 from drtool.runner import records
 from drtool.runner.options import RunOptions, add_pytest_options, options_from_pytest
 from drtool.runner import pytest_reports
+from drtool.runner.lanes import run_concurrently
 from drtool.runner.locations import report_path
 
 RUN_KEY = pytest.StashKey[DrillRun]()
@@ -394,11 +396,41 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     run = _run(item.config)
     if run is None:
         return (yield)
+    with _scenario_journal(run, item):
+        return (yield)
+
+
+@contextmanager
+def _scenario_journal(run: DrillRun, item: pytest.Item) -> Iterator[None]:
     # Every event written while the scenario runs (setup to teardown) names it, and its target once known.
     with run.journal.scenario(item.nodeid, _parametrized_target(item)):
-        result = yield
+        yield
         run.journal.emit(TestFinished(test=item.nodeid))
-    return result
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """Targets side by side: each target's scenarios in order on a lane of their own, at most max_parallel at once."""
+    run = _run(session.config)
+    options = session.config.stash.get(OPTIONS_KEY, None)
+    if run is None or options is None or options.parallel < 2:
+        return None  # pytest's own loop: one scenario after another
+    if session.testsfailed and not session.config.option.continue_on_collection_errors:
+        return None  # pytest's own loop refuses to run after collection errors, and says so
+    run_concurrently(session, options.parallel, _lane_of, lambda item: _scenario_journal(run, item))
+    return True
+
+
+def _lane_of(item: pytest.Item) -> str | None:
+    """The target whose lane runs the scenario; "" for a drill scenario that names none; None for a plain test."""
+    if not isinstance(item.parent, DrillModule):
+        return None
+    target = _parametrized_target(item)
+    if target:
+        return target
+    template = scenario_wrapper_template_registry.get(getattr(item, "function", None))
+    named = (m.group("name") for step in (template.steps if template else ()) if (m := _NAMED_TARGET.fullmatch(step.name)))
+    return next(named, "")
 
 
 def _parametrized_target(item: pytest.Item) -> str:

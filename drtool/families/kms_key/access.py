@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from drtool.core.clock import Clock
+from drtool.core.clock import CallTimer, Clock
 from drtool.core.errors import describe_error, error_code, is_access_denied
 from drtool.core.operations import calls, dr
 from drtool.core.principals import role_name
@@ -37,7 +37,7 @@ def kms_as(aws: Any, principal: str, region: str) -> Any:
 def round_trip(aws: Any, principal: str, key: str, region: str, clock: Clock) -> RoundTrip:
     """GenerateDataKey, then Decrypt of its ciphertext, as `principal`; timed on the monotonic clock."""
     kms = kms_as(aws, principal, region)
-    started, action = clock.monotonic(), "kms:GenerateDataKey"
+    timer, action = CallTimer(clock), "kms:GenerateDataKey"
     try:
         plaintext, ciphertext = generate_data_key(kms, key)
         action = "kms:Decrypt"
@@ -47,7 +47,7 @@ def round_trip(aws: Any, principal: str, key: str, region: str, clock: Clock) ->
             raise
         return RoundTrip(principal, None, f"{role_name(principal)} cannot use {key} in {region}: {action} failed with "
                                           f"{describe_error(exc)}; {_remedy(exc, principal)}")
-    seconds = clock.monotonic() - started
+    seconds = timer.elapsed
     if not hmac.compare_digest(plaintext, returned):
         return RoundTrip(principal, seconds, f"{role_name(principal)}: Decrypt under {key} returned other bytes than the "
                                              "data key it generated; the key cannot be trusted to decrypt DR data")

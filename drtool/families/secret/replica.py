@@ -7,12 +7,12 @@ note, the journal or a report. Each deviation is one sentence naming the secret,
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from drtool.core.clock import CallTimer, SystemClock
 from drtool.core.errors import describe_error, is_access_denied, is_infrastructure_error
 from drtool.core.operations import calls, dr, primary
 from drtool.core.principals import role_name
@@ -125,9 +125,9 @@ def replica_verdict(ctx: SecretDrillContext, state: SecretState) -> Verdict:
 
 def _timed(call: Any) -> tuple[Any, float]:
     """The call's result and how long it took, in real milliseconds (a monotonic clock, not the drill's world clock)."""
-    started = time.monotonic()
+    timer = CallTimer(SystemClock())
     result = call()
-    return result, (time.monotonic() - started) * 1000
+    return result, timer.elapsed * 1000
 
 
 @calls(primary(as_principal), primary(probes.value_digest, acting_as="each allowed principal"),
