@@ -167,6 +167,10 @@ class ApiCalls(Event):
     throttled: int
     by_operation: dict[str, int] = field(default_factory=dict)
     throttled_by_operation: dict[str, int] = field(default_factory=dict)
+    # drtool's share of each rate-limited service (drtool.core.api_budget), and how often a request waited for it
+    budget: dict[str, dict[str, float]] = field(default_factory=dict)
+    budget_waits: int = 0
+    budget_waited_s: float = 0.0
 
 
 @event("guard-refused")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from drtool.core.api_budget import ApiBudget
 from drtool.core.clock import Clock, clock_from_environment
 from drtool.core.errors import remember_call_region
 from drtool.core.events import SCHEMA_VERSION, Emitted, Event, GuardRefusal, ListenerFailed, Note, Progress, RunStarted, in_scenario
@@ -54,11 +55,13 @@ class DrillRun:
     aws: SessionFactory
     run_id: str
     api_stats: ApiCallStats = field(default_factory=ApiCallStats)
+    api_budget: ApiBudget = field(default_factory=ApiBudget)
     # What this run's create calls confirmed they made: the guard's proof for teardown's deletes.
     ownership: Ownership = field(default_factory=Ownership)
     process_hooks: ProcessHooks | None = None
     log_redaction: LogRedaction | None = None
     live: LiveResult = field(default_factory=LiveResult)  # every event folded in as it is written
+    _shared: dict[Any, Any] = field(default_factory=dict)
 
     @classmethod
     def start(
@@ -74,9 +77,11 @@ class DrillRun:
         clock = clock or clock_from_environment()
         stamp_path = journal_dir / f"{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{run_id}.jsonl"
         journal = ListenedJournal(stamp_path, run_id, clock)
-        run = cls(loaded, journal, clock, aws or SessionFactory(loaded.drill.aws), run_id)
+        run = cls(loaded, journal, clock, aws or SessionFactory(loaded.drill.aws), run_id,
+                  api_budget=ApiBudget(share=loaded.drill.concurrency.api_share))
         journal.listeners.append(run.live)  # first, so that the result has each event before any view shows it
         run.aws.add_client_hook(run.api_stats.attach)
+        run.aws.add_client_hook(run.api_budget.attach)
         run.aws.add_client_hook(remember_call_region)
         guard = Guard(
             run_id=run_id,
@@ -105,6 +110,13 @@ class DrillRun:
     @property
     def drill(self):
         return self.loaded.drill
+
+    def shared(self, key: Any, make: Callable[[], Any]) -> Any:
+        """One object per run for `key`: what scenarios of different targets share, such as a batched poller."""
+        found = self._shared.get(key)
+        if found is None:
+            found = self._shared[key] = make()
+        return found
 
     @property
     def result(self) -> RunResult:

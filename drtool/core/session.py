@@ -26,6 +26,7 @@ from botocore.session import Session as BotocoreSession
 
 from drtool import __version__
 from drtool.core.model import AwsAccess
+from drtool.core.turns import off_turn_while_on_the_network
 
 ClientHook = Callable[[Any, str, str], None]
 """Called once for every new client: (client, service_name, region)."""
@@ -124,6 +125,7 @@ class SessionFactory:
         if cached is not None:
             return cached
         client = self.session.client(service, region_name=region, config=self.client_config())
+        off_turn_while_on_the_network(client, service)
         for hook in self.client_hooks:
             hook(client, service, region)
         with self._lock:

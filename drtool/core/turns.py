@@ -8,10 +8,12 @@ targets overlap wherever it matters, while the code between two waits (pytest's
 own machinery, the journal, the guard, teardown's records) never runs on two
 threads at once.
 
-A call to AWS keeps the turn: botocore and the credential providers hold
-locks of their own across a request, and a lane that gave up its turn while
-holding one could wait forever on a lane that needs it. A call takes
-milliseconds; the waits that matter are minutes.
+A call to AWS gives up the turn while it is on the network (its request, its
+retries and their back-off), so a fleet's calls overlap as its waits do. The
+rule that keeps this free of deadlock: no lock may be held across a call that
+gives up the turn, for a lane blocked on that lock would hold the turn the
+caller needs back. drtool holds none; botocore holds its credential-refresh
+lock across an STS call, so STS calls keep the turn.
 
 A thread that gives up its turn may leave state behind that the next thread
 must not see (pytest keeps one cache per fixture): its `Switch` puts that state
@@ -25,7 +27,7 @@ import time
 from collections import deque
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Iterator, Protocol
+from typing import Any, Iterator, Protocol
 
 
 class Switch(Protocol):
@@ -115,3 +117,23 @@ class Turns:
 def process_turns() -> Turns:
     return Turns()
 
+
+
+# Calls that keep the turn: botocore refreshes credentials with STS while holding a lock.
+KEEP_THE_TURN = frozenset({"sts"})
+
+
+def off_turn_while_on_the_network(client: Any, service: str) -> None:
+    """Let other lanes run while `client` waits on AWS. The guard's check, the call counts and the journal run
+    before and after the request, on the turn; only botocore's own sending (and drtool's API budget, which waits
+    there for a token) runs off it."""
+    if service in KEEP_THE_TURN:
+        return
+    endpoint = client._endpoint
+    send = endpoint._send_request
+
+    def send_request(request_dict: Any, operation_model: Any) -> Any:
+        with process_turns().given_up():
+            return send(request_dict, operation_model)
+
+    endpoint._send_request = send_request

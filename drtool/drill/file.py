@@ -24,6 +24,7 @@ from drtool.core.model import (
     Region,
     Strict,
 )
+from drtool.core.api_budget import DEFAULT_SHARE
 from drtool.core.inputs import line_for, parse_yaml, read_input
 from drtool.core.registry import families
 from drtool.drill.publish import Publishing
@@ -61,6 +62,10 @@ class Concurrency(Strict):
     max_parallel: int = Field(
         default=DEFAULT_MAX_PARALLEL, ge=1, le=MAX_PARALLEL_LIMIT,
         description="Targets drilled at the same time (drtool run --max-parallel overrides it); 1 drills them one by one.")
+    api_share: float = Field(
+        default=DEFAULT_SHARE, gt=0, le=1,
+        description="Share of each rate-limited API's documented per-account rate the drill may use (RDS: 300 burst, "
+                    "12/s); the rest is left to the account's own automation. Shards of one drill divide it.")
 
 
 def target_kinds() -> tuple[str, ...]:

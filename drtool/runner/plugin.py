@@ -448,7 +448,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if budget is not None:
         budget.cancel()
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-    run.journal.emit(ApiCalls(**run.api_stats.snapshot()))
+    run.journal.emit(ApiCalls(**run.api_stats.snapshot(), **run.api_budget.snapshot()))
     run.journal.emit(RunFinished(pytest_exit=int(exitstatus), interrupted=interrupted))
     run.end_process_hooks()  # what follows makes drtool's own clients, each with its own guard
     result = run.result  # folded as the run went: the file may have stopped at a full disk

@@ -25,6 +25,7 @@ from drtool.sandbox.throttle import RdsThrottle, ThrottlingError
 SLOW_RESTORE = "slow-restore"
 NO_DR_SNAPSHOT = "no-dr-snapshot"
 THROTTLING = "throttling"
+RATE_LIMITED = "rate-limited"
 TEARDOWN_DENIED = "teardown-denied"
 
 # (event id, category, message) as in the RDS user guide's event tables. The event id is not part
@@ -63,6 +64,7 @@ class RdsModel(QueuedModel):
         Fault(SLOW_RESTORE, "RDS restores take 45 world minutes, longer than a 30-minute RTO."),
         Fault(NO_DR_SNAPSHOT, "No snapshot exists in the DR region and copying one into it is denied."),
         Fault(THROTTLING, "The RDS API is throttled (300 burst, 12/s, bucket empty, a neighbour uses 11/s)."),
+        Fault(RATE_LIMITED, "The RDS API admits its documented rate and no more: a full 300-request burst, then 12/s."),
         Fault(TEARDOWN_DENIED, "Deleting DB instances is denied, so teardown fails and leaves them for `drtool cleanup`."),
     )
     clock_modules = ("moto.rds.models",)
@@ -71,7 +73,11 @@ class RdsModel(QueuedModel):
         super().__init__(world)
         self.recorded: list[RdsEvent] = []
         # Tests swap in a storm of their own; None admits every call.
-        self.throttle: Any = RdsThrottle() if world.has_fault(THROTTLING) else None
+        self.throttle: Any = None
+        if world.has_fault(THROTTLING):
+            self.throttle = RdsThrottle()
+        elif world.has_fault(RATE_LIMITED):
+            self.throttle = RdsThrottle(neighbour_rate_per_second=0.0, start_full=True)
 
     @property
     def restore_seconds(self) -> float:

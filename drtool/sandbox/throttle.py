@@ -35,9 +35,11 @@ class RdsThrottle:
     """300-request burst, 12 requests/s sustained. The bucket starts empty and a noisy
     neighbour in the same account uses most of the refill, so polling really gets throttled."""
 
-    def __init__(self, burst: int = 300, rate_per_second: float = 12.0, neighbour_rate_per_second: float = 11.0):
+    def __init__(self, burst: int = 300, rate_per_second: float = 12.0, neighbour_rate_per_second: float = 11.0,
+                 start_full: bool = False):
         self._available_rate = max(rate_per_second - neighbour_rate_per_second, 0.0)
         self._burst = burst
+        self._start = float(burst) if start_full else 0.0
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self._lock = threading.Lock()
 
@@ -45,7 +47,7 @@ class RdsThrottle:
         """Consume one request's token or raise ThrottlingError."""
         with self._lock:
             bucket = self._buckets.setdefault(
-                (account_id, region), TokenBucket(capacity=self._burst, refill_per_second=self._available_rate)
+                (account_id, region), TokenBucket(capacity=self._burst, refill_per_second=self._available_rate, tokens=self._start)
             )
             if not bucket.take():
                 raise ThrottlingError()

@@ -28,6 +28,7 @@ from drtool.core.verdicts import DrillFinding, Measurement, ObjectiveBreached
 from drtool.families.rds_instance.events import InstanceAvailable, RecoveryStarted, SnapshotCopied
 from drtool.families.rds_instance.target import RdsInstanceTarget
 from drtool.services.kms.probes import describe_key
+from drtool.services.rds.watch import InstanceWatch
 from drtool.services.rds import actions, probes
 from drtool.services.rds.probes import Snapshot
 
@@ -104,6 +105,7 @@ class RdsDrillContext:
     run_id: str
     drill_name: str
     progress: Callable[[str], None] = lambda message: None
+    watch: InstanceWatch | None = None  # the run's restores in this DR region, polled together
 
     @classmethod
     def for_target(cls, target: Any) -> "RdsDrillContext":
@@ -122,6 +124,8 @@ class RdsDrillContext:
             run_id=target.run.run_id,
             drill_name=drill.drill,
             progress=target.progress,
+            watch=target.run.shared(("rds-instance-watch", drill.dr_region), lambda: InstanceWatch(
+                target.client("rds", drill.dr_region), target.run.clock, fresh_for=POLL_INTERVAL / 2)),
         )
 
 
@@ -277,30 +281,32 @@ def _copy_across(
     return finished.arn or copy_id
 
 
-@calls(dr(probes.describe_instance), "_moment_available")
+@calls(dr(probes.describe_instances), "_moment_available")
 def wait_until_available(ctx: RdsDrillContext, recovery: Recovery, deadline: float) -> Recovery:
     """Wait, bounded by `deadline` world seconds from the start of recovery, until the instance is available."""
 
     def status_of(instance: dict[str, Any] | None) -> str:
         return instance.get("DBInstanceStatus", "unknown") if instance else "missing"
 
+    watch = ctx.watch or InstanceWatch(ctx.rds_dr, ctx.clock, fresh_for=0.0)
     remaining = max(0.0, deadline - recovery.watch.elapsed)
     try:
-        instance = poll_until(
-            lambda: probes.describe_instance(ctx.rds_dr, recovery.instance_id),
-            lambda inst: status_of(inst) not in TRANSITIONAL_STATES,
+        instance, polled_at = poll_until(
+            lambda: watch.describe(recovery.instance_id),
+            lambda seen: status_of(seen[0]) not in TRANSITIONAL_STATES,
             clock=ctx.clock,
             deadline=remaining,
             interval=POLL_INTERVAL,
             what=f"{recovery.instance_id} to become available",
-            on_poll=lambda inst: ctx.progress(f"{recovery.instance_id}: {status_of(inst)}"),
+            on_poll=lambda seen: ctx.progress(f"{recovery.instance_id}: {status_of(seen[0])}"),
         )
     except DeadlineExceeded as exc:
         raise ObjectiveBreached(
-            f"{recovery.target}: still {status_of(exc.last)} in {ctx.dr_region} after "
+            f"{recovery.target}: still {status_of(exc.last[0] if exc.last else None)} in {ctx.dr_region} after "
             f"{format_duration(recovery.watch.elapsed)}; gave up at the deadline of {format_duration(deadline)}"
         ) from None
-    polled_at = ctx.clock.now()
+    finally:
+        watch.forget(recovery.instance_id)
     if status_of(instance) in ("missing", "deleting"):
         raise ResourceVanished(f"{recovery.target}: restored instance {recovery.instance_id} is {status_of(instance)} in "
                                f"{ctx.dr_region}: something deleted it while the drill was restoring it")
