@@ -52,11 +52,23 @@ class _RecordingMotoServer(ThreadedMotoServer):
         self._middleware = middleware
 
     def _server_entry(self) -> None:
-        app = self._middleware(DomainDispatcherApplication(create_backend_app))
+        app = _one_request_at_a_time(self._middleware(DomainDispatcherApplication(create_backend_app)))
         # As ThreadedMotoServer does, but with the wrapped app.
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
+
+
+def _one_request_at_a_time(app: Callable[..., Any]) -> Callable[..., Any]:
+    """moto's backends are not safe for concurrent requests (a listing of a bucket another request is changing can
+    fail inside moto), and a drill's targets now call side by side: the lab answers one request at a time."""
+    lock = threading.Lock()
+
+    def serialized(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with lock:
+            return list(app(environ, start_response))
+
+    return serialized
 
 
 class Lab:

@@ -187,7 +187,7 @@ def start_recovery(ctx: RdsDrillContext, name: str, target: RdsInstanceTarget, p
             identifier=recovery.instance_id,
             region=ctx.dr_region,
             target=name,
-            remove=lambda: remove_instance(ctx.rds_dr, recovery.instance_id, ctx.clock),
+            remove=lambda: remove_instance(ctx.rds_dr, recovery.instance_id, ctx.clock, watch=ctx.watch),
             service="rds",
             verify=lambda: tagged_for_run(probes.describe_instance(ctx.rds_dr, recovery.instance_id), ctx.run_id, recovery.instance_id),
         )
@@ -374,18 +374,23 @@ def check_encryption(ctx: RdsDrillContext, recovery: Recovery, target: RdsInstan
     return f"{recovery.target}: restored instance encrypted with the DR-region key {key['Arn']}: met"
 
 
-@calls(probes.describe_instance, actions.delete_instance)
-def remove_instance(rds: Any, identifier: str, clock: Clock) -> bool:
-    """Delete a drill instance (no final snapshot) once it can be, and wait until it is gone."""
-    return settle_then_delete(
-        lambda: probes.describe_instance(rds, identifier),
-        lambda instance: instance.get("DBInstanceStatus", ""),
-        lambda: actions.delete_instance(rds, identifier),
-        clock=clock,
-        what=f"instance {identifier}",
-        busy_states=DELETABLE_WAIT_STATES,
-        wait_until_gone=True,
-    )
+@calls(probes.describe_instance, probes.describe_instances, actions.delete_instance)
+def remove_instance(rds: Any, identifier: str, clock: Clock, watch: InstanceWatch | None = None) -> bool:
+    """Delete a drill instance (no final snapshot) once it can be, and wait until it is gone: polled with the
+    run's other instances in the region when a `watch` is given (a fleet tears down side by side too)."""
+    try:
+        return settle_then_delete(
+            (lambda: watch.describe(identifier)[0]) if watch else (lambda: probes.describe_instance(rds, identifier)),
+            lambda instance: instance.get("DBInstanceStatus", ""),
+            lambda: actions.delete_instance(rds, identifier),
+            clock=clock,
+            what=f"instance {identifier}",
+            busy_states=DELETABLE_WAIT_STATES,
+            wait_until_gone=True,
+        )
+    finally:
+        if watch is not None:
+            watch.forget(identifier)
 
 
 @calls(probes.describe_snapshot, actions.delete_snapshot)
