@@ -42,8 +42,8 @@ class _Bucket:
         """Take a token if there is one (0.0), else how many seconds until there will be."""
         self.tokens = min(self.rate.burst, self.tokens + (now - self.updated) * self.rate.per_second)
         self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
+        if self.tokens >= 1 - 1e-9:  # a token refilled over exactly the wait asked for counts, whatever the rounding
+            self.tokens = max(0.0, self.tokens - 1)
             return 0.0
         return (1 - self.tokens) / self.rate.per_second
 

@@ -26,6 +26,7 @@ from drtool.core.model import (
 )
 from drtool.core.api_budget import DEFAULT_SHARE
 from drtool.core.inputs import line_for, parse_yaml, read_input
+from drtool.services.rds.limits import SNAPSHOT_COPIES_IN_PROGRESS
 from drtool.core.registry import families
 from drtool.drill.publish import Publishing
 from drtool.drill.outputs import EvidenceUpload, HistoryStore
@@ -62,6 +63,10 @@ class Concurrency(Strict):
     max_parallel: int = Field(
         default=DEFAULT_MAX_PARALLEL, ge=1, le=MAX_PARALLEL_LIMIT,
         description="Targets drilled at the same time (drtool run --max-parallel overrides it); 1 drills them one by one.")
+    rds_snapshot_copies: int = Field(
+        default=SNAPSHOT_COPIES_IN_PROGRESS, ge=1, le=SNAPSHOT_COPIES_IN_PROGRESS,
+        description="Snapshot copies into the DR region in progress at once; RDS allows 20 per destination Region "
+                    "per account, shared with the account's own copies.")
     api_share: float = Field(
         default=DEFAULT_SHARE, gt=0, le=1,
         description="Share of each rate-limited API's documented per-account rate the drill may use (RDS: 300 burst, "

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from drtool.sandbox.seed import ORDERS_DB
+from drtool.sandbox.seed import BILLING_DB, ORDERS_DB
 from drtool.sandbox.world import WorldSettings
 from tests.helpers import (
     WIDE,
@@ -139,3 +139,29 @@ def test_a_bad_concurrency_block_names_its_line(lab, tmp_path):
     assert outcome.exit_code == 2, outcome.output
     assert f"{path}:{line}: concurrency.max_parallel:" in outcome.output
     assert outcome.journal == []
+
+
+def test_snapshot_copies_into_the_dr_region_stay_within_the_limit_in_progress(lab, tmp_path):
+    """billing-db has nothing in the DR region: each of its targets copies a snapshot across before restoring."""
+    path = drill_file(tmp_path, BILLING_DB, **WIDE)
+    drill = yaml.safe_load(path.read_text())
+    template = drill["targets"].pop(BILLING_DB)
+    drill["targets"] = {name: template for name in ("billing-a", "billing-b", "billing-c")}
+    drill["concurrency"] = {"rds_snapshot_copies": 1}
+    path.write_text(yaml.safe_dump(drill, sort_keys=False))
+
+    outcome = run_drill(lab, tmp_path, drill=path, timeout=240)
+
+    assert outcome.exit_code == 0, outcome.output
+    copies = {}
+    for record in outcome.journal:
+        if record["event"] == "resource-creating" and record["kind"] == "rds-snapshot":
+            copies[record["target"]] = [record["mono"], None]
+        elif record["event"] == "snapshot-copied":
+            copies[record["target"]][1] = record["mono"]
+    assert len(copies) == 3 and all(end is not None for _, end in copies.values()), copies
+    for (a_start, a_end), (b_start, b_end) in combinations(sorted(copies.values()), 2):
+        assert a_end <= b_start, "one copy in progress at a time"
+    waited = [r for r in outcome.journal if r["event"] == "progress" and "snapshot copies into" in r["message"]]
+    assert len(waited) == 2, "the second and third copies waited for the first"
+    assert drill_resources(lab) == []

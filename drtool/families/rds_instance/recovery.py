@@ -22,12 +22,14 @@ from drtool.core.errors import ResourceVanished
 from drtool.core.events import Event, TimingStarted, TimingStopped
 from drtool.core.operations import calls, dr, primary
 from drtool.core.tagging import drill_tags, is_drill_name, resource_name
+from drtool.core.in_flight import InFlight
 from drtool.core.ownership import tag_map, tags_prove
 from drtool.core.teardown import Teardown, TrackedResource, settle_then_delete
 from drtool.core.verdicts import DrillFinding, Measurement, ObjectiveBreached
 from drtool.families.rds_instance.events import InstanceAvailable, RecoveryStarted, SnapshotCopied
 from drtool.families.rds_instance.target import RdsInstanceTarget
 from drtool.services.kms.probes import describe_key
+from drtool.services.rds.limits import SNAPSHOT_COPIES_IN_PROGRESS
 from drtool.services.rds.watch import InstanceWatch
 from drtool.services.rds import actions, probes
 from drtool.services.rds.probes import Snapshot
@@ -106,6 +108,7 @@ class RdsDrillContext:
     drill_name: str
     progress: Callable[[str], None] = lambda message: None
     watch: InstanceWatch | None = None  # the run's restores in this DR region, polled together
+    copies: InFlight | None = None  # the run's snapshot copies in progress into this DR region
 
     @classmethod
     def for_target(cls, target: Any) -> "RdsDrillContext":
@@ -126,6 +129,8 @@ class RdsDrillContext:
             progress=target.progress,
             watch=target.run.shared(("rds-instance-watch", drill.dr_region), lambda: InstanceWatch(
                 target.client("rds", drill.dr_region), target.run.clock, fresh_for=POLL_INTERVAL / 2)),
+            copies=target.run.shared(("rds-snapshot-copies", drill.dr_region), lambda: InFlight(
+                drill.concurrency.rds_snapshot_copies, target.run.clock)),
         )
 
 
@@ -241,40 +246,44 @@ def _copy_across(
     deadline: float,
 ) -> str:
     copy_id = resource_name(ctx.run_id, name, "copy")
-    copy = ctx.teardown.announce(
-        TrackedResource(
-            kind="rds-snapshot",
-            identifier=copy_id,
-            region=ctx.dr_region,
-            target=name,
-            remove=lambda: remove_snapshot(ctx.rds_dr, copy_id, ctx.clock),
-            service="rds",
-            verify=lambda: tagged_for_run(_describe_raw_snapshot(ctx.rds_dr, copy_id), ctx.run_id, copy_id),
+    copies = ctx.copies or InFlight(SNAPSHOT_COPIES_IN_PROGRESS, ctx.clock)
+    with copies.slot() as waited:  # RDS allows only so many copies in progress into one Region, for the account
+        if waited >= 1:  # world seconds; an instant free slot is no wait
+            ctx.progress(f"waited {format_duration(waited)} for one of {copies.limit} snapshot copies into {ctx.dr_region}")
+        copy = ctx.teardown.announce(
+            TrackedResource(
+                kind="rds-snapshot",
+                identifier=copy_id,
+                region=ctx.dr_region,
+                target=name,
+                remove=lambda: remove_snapshot(ctx.rds_dr, copy_id, ctx.clock),
+                service="rds",
+                verify=lambda: tagged_for_run(_describe_raw_snapshot(ctx.rds_dr, copy_id), ctx.run_id, copy_id),
+            )
         )
-    )
-    with ctx.teardown.creating(copy):
-        created = actions.copy_snapshot(
-            ctx.rds_dr,
-            source_arn=point.snapshot.arn,
-            source_region=ctx.primary_region,
-            target_identifier=copy_id,
-            kms_key_id=dr_key["Arn"],
-            tags=tags,
-            option_group=target.restore.option_group,
+        with ctx.teardown.creating(copy):
+            created = actions.copy_snapshot(
+                ctx.rds_dr,
+                source_arn=point.snapshot.arn,
+                source_region=ctx.primary_region,
+                target_identifier=copy_id,
+                kms_key_id=dr_key["Arn"],
+                tags=tags,
+                option_group=target.restore.option_group,
+            )
+        ctx.teardown.created(copy, arn=created.get("DBSnapshotArn"))
+        ctx.progress(f"copying {point.snapshot.identifier} to {ctx.dr_region}")
+        finished = poll_until(
+            lambda: probes.describe_snapshot(ctx.rds_dr, copy_id, ctx.dr_region),
+            lambda snap: snap is not None and snap.status not in SNAPSHOT_BUSY_STATES,
+            clock=ctx.clock,
+            deadline=deadline,
+            interval=POLL_INTERVAL,
+            what=f"snapshot copy {copy_id}",
+            on_poll=lambda snap: ctx.progress(
+                f"copying {point.snapshot.identifier} to {ctx.dr_region}: {snap.percent_progress if snap else 0}%"
+            ),
         )
-    ctx.teardown.created(copy, arn=created.get("DBSnapshotArn"))
-    ctx.progress(f"copying {point.snapshot.identifier} to {ctx.dr_region}")
-    finished = poll_until(
-        lambda: probes.describe_snapshot(ctx.rds_dr, copy_id, ctx.dr_region),
-        lambda snap: snap is not None and snap.status not in SNAPSHOT_BUSY_STATES,
-        clock=ctx.clock,
-        deadline=deadline,
-        interval=POLL_INTERVAL,
-        what=f"snapshot copy {copy_id}",
-        on_poll=lambda snap: ctx.progress(
-            f"copying {point.snapshot.identifier} to {ctx.dr_region}: {snap.percent_progress if snap else 0}%"
-        ),
-    )
     if finished is None or finished.status != "available":
         raise DrillFinding(f"{name}: snapshot copy {copy_id} ended {finished.status if finished else 'missing'}, not available")
     ctx.emit(SnapshotCopied(identifier=copy_id, arn=finished.arn))
