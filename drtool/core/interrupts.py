@@ -69,6 +69,12 @@ class Interrupts:
                     return
                 raise KeyboardInterrupt("stopped by drtool")
             teardowns = list(self._teardowns)
+            if not teardowns and self.stopping.is_set():
+                # The run is already stopping and about to tear down: a second KeyboardInterrupt now would cut short
+                # the very code that waits for teardown (or starts it). Count it as teardown's shield would.
+                self._received += 1
+                _tell(f"\ndrtool: {name} received; the run is already stopping and will tear down first.\n")
+                return
             if not teardowns:
                 self.stopping.set()
                 raise KeyboardInterrupt("SIGTERM") if signum == signal.SIGTERM else KeyboardInterrupt()

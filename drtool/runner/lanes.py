@@ -128,9 +128,14 @@ class Lanes:
                         process_interrupts().stopping.set()
         except KeyboardInterrupt as interrupt:  # Ctrl-C, SIGTERM or the budget: every lane stops at its next wait
             stopped_by = interrupt
-            self._stop.set()
-            process_interrupts().stopping.set()
-            self._join(running)
+            while True:
+                try:
+                    self._stop.set()
+                    process_interrupts().stopping.set()
+                    self._join(running)
+                    break
+                except KeyboardInterrupt:  # a signal racing the first: teardown must still be waited for
+                    continue
         if stopped_by is not None:
             raise stopped_by
 

@@ -12,6 +12,7 @@ from drtool.sandbox.seed import BILLING_DB, ORDERS_DB
 
 from tests.helpers import (
     REPO,
+    WIDE,
     drill_file,
     drill_resources,
     finish_drill,
@@ -25,7 +26,8 @@ from tests.helpers import (
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_interrupt_while_restoring_tears_down_and_reports(lab, tmp_path, sig):
     with production_untouched(lab):
-        proc = start_drill(lab, tmp_path)
+        # Wide objectives: the other targets' scenarios run beside the restores, and only the interrupt may end them.
+        proc = start_drill(lab, tmp_path, drill=drill_file(tmp_path, **WIDE))
         wait_for_journal_event(tmp_path, "resource-created", kind="rds-instance")
         proc.send_signal(sig)
         outcome = finish_drill(proc, tmp_path)
