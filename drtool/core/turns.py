@@ -92,9 +92,18 @@ class Turns:
         return getattr(self._local, "waited", 0.0)
 
     @contextmanager
+    def kept(self) -> Iterator[None]:
+        """Keep the turn for the block, through its waits: for work that others must not see half done."""
+        self._local.kept = getattr(self._local, "kept", 0) + 1
+        try:
+            yield
+        finally:
+            self._local.kept -= 1
+
+    @contextmanager
     def given_up(self) -> Iterator[None]:
-        """Let other scenarios run for the block: a wait. A thread without the turn just waits."""
-        if not self.held():
+        """Let other scenarios run for the block: a wait. A thread without the turn, or keeping it, just waits."""
+        if not self.held() or getattr(self._local, "kept", 0):
             yield
             return
         switch = self._local.switch

@@ -40,6 +40,7 @@ from drtool.core.preflight import preflight
 from drtool.core.registry import families
 from drtool.core.run import DrillRun, TargetRun
 from drtool.core.teardown import Teardown, TeardownError
+from drtool.core.turns import process_turns
 from drtool.core.verdicts import FINDING, Outcome, Verdict, VerdictReached, verdict_for
 from drtool.drill.step_library import step_modules
 from drtool.drill.target_steps import EACH_TARGET_STEP, NAMED_TARGET_STEP
@@ -406,6 +407,14 @@ def _scenario_journal(run: DrillRun, item: pytest.Item) -> Iterator[None]:
     with run.journal.scenario(item.nodeid, _parametrized_target(item)):
         yield
         run.journal.emit(TestFinished(test=item.nodeid))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest) -> Iterator[None]:
+    """A fixture is set up on its lane's turn, waits included: pytest keeps one cache per fixture, and a lane that
+    found another's setup half done would set it up again (a session fixture such as the preflight, twice)."""
+    with process_turns().kept():
+        return (yield)
 
 
 @pytest.hookimpl(tryfirst=True)
