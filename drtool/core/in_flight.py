@@ -23,7 +23,6 @@ class InFlight:
         self.limit = limit
         self.clock = clock
         self.in_progress = 0
-        self.most_at_once = 0
 
     @contextmanager
     def slot(self) -> Iterator[float]:
@@ -33,7 +32,6 @@ class InFlight:
         while self.in_progress >= self.limit:
             process_interrupts().pause(self.clock, SLOT_POLL_INTERVAL)
         self.in_progress += 1
-        self.most_at_once = max(self.most_at_once, self.in_progress)
         try:
             yield self.clock.monotonic() - started
         finally:

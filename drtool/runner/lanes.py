@@ -1,7 +1,7 @@
 """Targets side by side under pytest: each target's scenarios run in order on a lane of their own.
 
 Lanes are threads that take turns (`drtool.core.turns`): a lane runs until its
-scenario waits on the clock, and another lane runs meanwhile. pytest keeps one
+scenario waits (on the clock, or on an AWS call), and another lane runs meanwhile. pytest keeps one
 setup stack and one cache per fixture for the whole session, made for one test
 at a time, so each lane's `ScenarioSwitch` puts its scenario's part of them away
 while it waits, and back when its turn comes again. Collectors above the

@@ -26,7 +26,6 @@ class InstanceWatch:
         self._seen: dict[str, dict[str, Any]] = {}
         self._observed_mono: float | None = None
         self._observed_at: datetime | None = None
-        self.describes = 0
 
     @calls(probes.describe_instances)
     def describe(self, identifier: str) -> tuple[dict[str, Any] | None, datetime]:
@@ -42,7 +41,6 @@ class InstanceWatch:
             seen = probes.describe_instances(self._rds, watched)
             self._seen, self._covered = seen, set(watched)
             self._observed_mono, self._observed_at = now, self._clock.now()
-            self.describes += 1
         return self._seen.get(identifier), self._observed_at or self._clock.now()
 
     def forget(self, identifier: str) -> None:
